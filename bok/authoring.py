@@ -1,0 +1,245 @@
+"""What authors and reviewers do to a book: start it, add chapters, sign, endorse, move.
+
+These functions change files; the rules they apply come from the model and the policy. The
+command line (:mod:`bok.cli`) is a thin shell over them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+from . import sshsig
+from .errors import BokError
+from .loading import load_book
+from .model import (
+    CONTENT,
+    REGISTRY_FILES,
+    Book,
+    Member,
+    Registry,
+    chapter_domain,
+    content_digest,
+    record_path,
+)
+from .signing import write_record
+from .trees import WorkTree
+
+TEMPLATES = resources.files("bok") / "templates"
+BOOK_TEMPLATES = ".bok/templates"
+
+
+def git_config(root: Path, key: str) -> str | None:
+    """A value of ``git config``, or None (also when Git or the repository is missing)."""
+    try:
+        result = subprocess.run(["git", "-C", str(root), "config", "--get", key],
+                                capture_output=True, text=True)
+    except OSError:
+        return None
+    return result.stdout.strip() or None
+
+
+def _book_files() -> dict[str, str]:
+    files = {}
+    base = TEMPLATES / "book"
+
+    def walk(node, prefix: str) -> None:
+        for child in node.iterdir():
+            name = f"{prefix}{child.name}"
+            if child.is_dir():
+                walk(child, name + "/")
+            else:
+                files[name] = child.read_text(encoding="utf-8")
+    walk(base, "")
+    return files
+
+
+def init_book(target: Path, site_name: str, name: str | None, email: str | None,
+              key_line: str | None) -> list[str]:
+    """Write a new book into ``target``; refuse to overwrite anything. Return the files made."""
+    files = _book_files()
+    readme = files.pop("README-section.md")
+    member_id = re.sub(r"[^a-z0-9_-]", "-", (email or "").split("@")[0].lower()).strip("-")
+    if name and email and member_id:
+        keys = f"\n    keys:\n      - {key_line}" if key_line else "\n    keys: []"
+        member = (f"  {member_id}:\n    name: {name}\n    email: {email}{keys}\n"
+                  f"    expert_in: [handbook]\n    steward: true\n")
+    else:
+        member = "  {}\n"
+    files["reviews/members.yml"] = files["reviews/members.yml"].replace("{member}\n", member)
+    files["reviews/members.yml"] = files["reviews/members.yml"].replace(
+        "members:\n  {}\n", "members: {}\n")
+    files["mkdocs.yml"] = files["mkdocs.yml"].replace("{site_name}", site_name)
+    clashes = [p for p in files if (target / p).exists()]
+    if clashes:
+        raise BokError(f"refusing to overwrite existing files in {target}: {', '.join(clashes)}")
+    for path, text in files.items():
+        out = target / path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    made = list(files)
+    readme_path = target / "README.md"
+    if readme_path.exists():
+        current = readme_path.read_text(encoding="utf-8")
+        if "bok check" not in current:
+            readme_path.write_text(current.rstrip("\n") + "\n\n" + readme, encoding="utf-8")
+            made.append("README.md (section added)")
+    else:
+        readme_path.write_text(f"# {site_name}\n\n{readme}", encoding="utf-8")
+        made.append("README.md")
+    if not (target / ".git").exists():
+        subprocess.run(["git", "init", "-q", str(target)], check=True)
+        made.append(".git (git init)")
+    return made
+
+
+def chapter_template(root: Path, chapter_type: str) -> str:
+    """The body a new chapter starts with: the book's own template, else bok's."""
+    own = root / BOOK_TEMPLATES / f"{chapter_type}.md"
+    if own.is_file() and not own.is_symlink():
+        return own.read_text(encoding="utf-8")
+    shipped = TEMPLATES / "chapters" / f"{chapter_type}.md"
+    if shipped.is_file():
+        return shipped.read_text(encoding="utf-8")
+    return (TEMPLATES / "chapters" / "reference.md").read_text(encoding="utf-8")
+
+
+def normalise_chapter_path(path: str) -> str:
+    """Accept ``content/brakes/abs.md``, ``brakes/abs.md`` or ``brakes/abs``."""
+    path = path.replace("\\", "/").strip("/")
+    if not path.startswith(CONTENT + "/"):
+        path = f"{CONTENT}/{path}"
+    if not path.endswith(".md"):
+        path += ".md"
+    return path
+
+
+def _yaml_text(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def new_chapter(root: Path, path: str, title: str, authors: list[str], chapter_type: str,
+                book: Book) -> Path:
+    """Write a new chapter with its front matter and the template of its type."""
+    path = normalise_chapter_path(path)
+    domain = chapter_domain(path)
+    if domain is None or path.endswith("/index.md"):
+        raise BokError(f"{path}: a chapter lives at content/<domain>/<slug>.md")
+    if domain not in book.domains:
+        raise BokError(f"{path}: domain '{domain}' does not exist; create "
+                       f"content/{domain}/index.md with a title and description first")
+    for author in authors:
+        if author not in book.registry.members:
+            raise BokError(f"author '{author}' is not a member of reviews/members.yml")
+    if chapter_type not in book.policy.chapter_types:
+        raise BokError(f"type '{chapter_type}' is not one of: "
+                       f"{', '.join(book.policy.chapter_types)}")
+    target = root / path
+    if target.exists():
+        raise BokError(f"{path} already exists")
+    front = (f"title: {_yaml_text(title)}\nauthors: [{', '.join(authors)}]\n"
+             f"type: {chapter_type}\n")
+    body = chapter_template(root, chapter_type).replace("{title}", title)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+    return target
+
+
+def current_member(root: Path, registry: Registry, member_id: str | None) -> Member:
+    """The member acting: ``--as ID``, else the one whose email is ``git config user.email``."""
+    if member_id:
+        member = registry.get(member_id)
+        if member is None:
+            raise BokError(f"'{member_id}' is not a member of reviews/members.yml")
+        return member
+    email = git_config(root, "user.email")
+    member = registry.by_email(email)
+    if member is None:
+        raise BokError(f"no member has the email {email!r} (git config user.email); "
+                       "pass --as ID")
+    return member
+
+
+def signing_key(root: Path, key: str | None) -> Path:
+    """``--key``, else ``git config user.signingkey``, else ~/.ssh/id_ed25519."""
+    chosen = key or git_config(root, "user.signingkey")
+    if chosen and chosen.startswith(("ssh-", "ecdsa-", "key::")):
+        raise BokError("user.signingkey holds a literal key; pass --key with the key file")
+    path = Path(os.path.expanduser(chosen)) if chosen else Path.home() / ".ssh" / "id_ed25519"
+    if not path.exists() and not Path(f"{path}.pub").exists():
+        raise BokError(f"signing key {path} not found; pass --key FILE")
+    return path
+
+
+def review(root: Path, target: str, verdict: str, member_id: str | None, key: str | None,
+           comments: str, today: dt.date | None = None) -> Path:
+    """Sign, endorse or object to a chapter (or sign off a registry file); write the record."""
+    book = load_book(WorkTree(root))
+    path = target.replace("\\", "/").strip("/")
+    if path not in REGISTRY_FILES:
+        path = normalise_chapter_path(path)
+    member = current_member(root, book.registry, member_id)
+    key_path = signing_key(root, key)
+    try:
+        public = sshsig.public_key_of(key_path)
+    except (sshsig.SignatureError, ValueError) as exc:
+        raise BokError(f"cannot read the public key of {key_path}: {exc}") from None
+    if public.fingerprint not in member.fingerprints:
+        raise BokError(f"key {public.fingerprint} ({key_path}) is not registered to "
+                       f"'{member.id}' in reviews/members.yml; add its .pub line under "
+                       f"'keys:' (a steward signs off that change)")
+    if path in REGISTRY_FILES:
+        role = "steward"
+        if verdict != "endorse" or not member.steward:
+            raise BokError(f"only stewards sign off {path}, with 'bok endorse'")
+        data = (root / path).read_bytes()
+    else:
+        chapter = book.chapters.get(path)
+        if chapter is None:
+            problems = [str(f) for f in book.findings if f.path == path]
+            reason = "; ".join(problems) if problems else "no such chapter"
+            raise BokError(f"cannot review {path}: {reason}")
+        if chapter.draft:
+            raise BokError(f"{path} is a draft; remove 'draft: true' before it is reviewed")
+        if verdict == "sign":
+            if member.id not in chapter.authors:
+                raise BokError(f"'{member.id}' is not an author of {path}; authors sign, "
+                               "experts endorse")
+            role = "author"
+        else:
+            if member.id in chapter.authors:
+                raise BokError(f"'{member.id}' is an author of {path} and cannot {verdict} it")
+            if chapter.domain not in member.expert_in:
+                raise BokError(f"'{member.id}' is not an expert of '{chapter.domain}'")
+            role = "reviewer"
+        data = (root / path).read_bytes()
+    return write_record(root, path, member.id, role, verdict, content_digest(data), comments,
+                        key_path, today)
+
+
+def move_chapter(root: Path, old: str, new: str) -> list[tuple[str, str]]:
+    """Rename a chapter within its domain and move its records with it."""
+    old, new = normalise_chapter_path(old), normalise_chapter_path(new)
+    if not (root / old).is_file():
+        raise BokError(f"{old} does not exist")
+    if (root / new).exists():
+        raise BokError(f"{new} already exists")
+    if chapter_domain(old) != chapter_domain(new) or chapter_domain(new) is None:
+        raise BokError("a chapter moves within its domain only; one moved to another domain "
+                       "needs new endorsements from that domain's experts")
+    moves = [(old, new)]
+    old_dir = root / record_path(old, "x").rsplit("/", 1)[0]
+    if old_dir.is_dir():
+        for record in sorted(old_dir.glob("*.md")):
+            moves.append((record.relative_to(root).as_posix(),
+                          record_path(new, record.stem)))
+    for src, dst in moves:
+        (root / dst).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(root / src, root / dst)
+    if old_dir.is_dir() and not any(old_dir.iterdir()):
+        old_dir.rmdir()
+    return moves

@@ -1,0 +1,260 @@
+"""The ``bok`` command line: thin shells over the library, one per task.
+
+Exit status: 0 when nothing is wrong, 1 when the book has errors (or a command cannot go on),
+2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import BokError
+
+FORMATS = click.Choice(["text", "json", "github"])
+
+
+class Context:
+    def __init__(self, root: Path):
+        self.root = root
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bok")
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=".",
+              help="Run as if bok was started in DIRECTORY (the book's root).")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path) -> None:
+    """bok: a peer-reviewed book of knowledge, kept in Git.
+
+    Authors write chapters as Markdown under content/<domain>/ and sign them; the domain's
+    experts endorse them; the site publishes only endorsed practice.
+
+    \b
+    Examples:
+      bok init handbook           start a new book in ./handbook
+      bok new brakes/abs --title "ABS bleeding"
+      bok sign content/brakes/abs.md
+      bok endorse content/brakes/abs.md -m "Matches our 2024 procedure."
+      bok check --base origin/main
+      bok build
+    """
+    ctx.obj = Context(directory.resolve())
+
+
+def _today():
+    """The day bok works as of; BOK_TODAY=YYYY-MM-DD pins it (examples, reproducible builds)."""
+    import datetime as dt
+    pinned = os.environ.get("BOK_TODAY")
+    if pinned:
+        try:
+            return dt.date.fromisoformat(pinned)
+        except ValueError:
+            raise click.BadParameter(f"BOK_TODAY={pinned!r} is not a date YYYY-MM-DD") from None
+    return dt.date.today()
+
+
+def _run_check(root: Path, base: str | None, strict: bool):
+    from .gate import check
+    from .revisions import earlier_endorsed
+    if not (root / "content").is_dir() and not (root / "reviews").is_dir():
+        raise BokError(f"{root} is not a book: no content/ or reviews/ folder "
+                       "(start one with 'bok init', or pass -C DIR)")
+    result = check(root, base=base, today=_today(), earlier=earlier_endorsed(root))
+    return result.strict() if strict else result
+
+
+@cli.command()
+@click.option("--base", metavar="REV",
+              help="Check the working tree as a change against REV (a pull request's base): "
+                   "registry and policy are read from REV, and every changed chapter must be "
+                   "endorsed.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people, json for tools, github for workflow annotations.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@pass_ctx
+def check(ctx: Context, base: str | None, fmt: str, strict: bool) -> None:
+    """Validate the whole book, its signatures and its endorsements.
+
+    Every malformed file, record that fails verification, and (with --base) change that lacks
+    endorsement is reported with its file, line, rule and fix. Exit status 1 on errors.
+
+    \b
+    Examples:
+      bok check
+      bok check --strict --format json
+      bok check --base origin/main --format github
+    """
+    from . import report
+    result = _run_check(ctx.root, base, strict)
+    if fmt == "json":
+        click.echo(report.as_json(result))
+    elif fmt == "github":
+        click.echo(report.github_annotations(result))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as out:
+                out.write(report.github_summary(result))
+    else:
+        click.echo(report.check_text(result))
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people, json for tools (same shape as check).")
+@pass_ctx
+def status(ctx: Context, fmt: str) -> None:
+    """One line per chapter: its state, domain, type and authors, and what it still needs.
+
+    States: draft, awaiting (never endorsed), pending (an earlier revision is endorsed),
+    endorsed, expired (endorsements lapsed), invalid (cannot be loaded).
+
+    \b
+    Example:
+      bok status
+    """
+    from . import report
+    result = _run_check(ctx.root, None, False)
+    click.echo(report.as_json(result) if fmt == "json" else report.status_text(result))
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--site-name", default="Book of Knowledge", show_default=True,
+              help="The site's name in mkdocs.yml.")
+def init(directory: Path, site_name: str) -> None:
+    """Start a new book in DIRECTORY (default: here).
+
+    Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows and
+    a README section; runs git init where DIRECTORY is not a repository. Your Git name and email
+    (and your SSH key, if found) become the first member, a steward. Never overwrites a file.
+
+    \b
+    Example:
+      bok init handbook --site-name "Brakes Book of Knowledge"
+    """
+    from .authoring import git_config, init_book
+    directory.mkdir(parents=True, exist_ok=True)
+    key_line = None
+    key = git_config(directory, "user.signingkey")
+    candidates = [Path(os.path.expanduser(key))] if key else []
+    candidates.append(Path.home() / ".ssh" / "id_ed25519")
+    for candidate in candidates:
+        pub = candidate if candidate.suffix == ".pub" else Path(f"{candidate}.pub")
+        if pub.is_file():
+            key_line = pub.read_text(encoding="utf-8").strip()
+            break
+    made = init_book(directory, site_name, git_config(directory, "user.name"),
+                     git_config(directory, "user.email"), key_line)
+    for path in made:
+        click.echo(f"created {path}")
+    click.echo("Next: bok new handbook/first-chapter --title '...' ; bok check")
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--title", required=True, help="The chapter's title (plain text).")
+@click.option("--author", "authors", multiple=True, metavar="ID",
+              help="An author's member id; repeat for several. Default: the member whose "
+                   "email is git config user.email.")
+@click.option("--type", "chapter_type", default="practice", show_default=True,
+              help="The chapter type; its template fills the body.")
+@pass_ctx
+def new(ctx: Context, path: str, title: str, authors: tuple[str, ...], chapter_type: str) -> None:
+    """Write a new chapter at PATH (content/<domain>/<slug>.md, or <domain>/<slug>).
+
+    The body starts from the template of its type (.bok/templates/<type>.md in the book
+    overrides bok's own).
+
+    \b
+    Example:
+      bok new brakes/abs-bleeding --title "Bleeding ABS units" --type practice
+    """
+    from .authoring import current_member, new_chapter
+    from .loading import load_book
+    from .trees import WorkTree
+    book = load_book(WorkTree(ctx.root))
+    chosen = list(authors) or [current_member(ctx.root, book.registry, None).id]
+    target = new_chapter(ctx.root, path, title, chosen, chapter_type, book)
+    click.echo(f"created {target.relative_to(ctx.root).as_posix()}")
+
+
+def _review_command(verdict: str, summary: str, example: str):
+    @click.argument("path")
+    @click.option("--as", "member", metavar="ID",
+                  help="The member signing. Default: the one whose email is git config "
+                       "user.email.")
+    @click.option("--key", metavar="FILE",
+                  help="SSH key to sign with. Default: git config user.signingkey, then "
+                       "~/.ssh/id_ed25519.")
+    @click.option("-m", "--message", default="", help="Comments, published as review notes.")
+    @pass_ctx
+    def command(ctx: Context, path: str, member: str | None, key: str | None,
+                message: str) -> None:
+        from .authoring import review
+        if verdict == "object" and not message.strip():
+            raise click.UsageError("an objection needs a reason: -m 'what must change'")
+        written = review(ctx.root, path, verdict, member, key, message, _today())
+        click.echo(f"wrote {written.relative_to(ctx.root).as_posix()}")
+
+    command.__doc__ = f"""{summary}
+
+    The record is written to reviews/<domain>/<slug>/<member>.md, signed with ssh-keygen
+    (ssh-agent, passphrases and hardware keys work) over the chapter's exact content.
+
+    \b
+    Example:
+      {example}
+    """
+    return command
+
+
+cli.command("sign")(_review_command(
+    "sign", "Sign a chapter you wrote, as its author.", "bok sign content/brakes/abs.md"))
+cli.command("endorse")(_review_command(
+    "endorse", "Endorse a chapter of your domain, as an expert (stewards: sign off a registry "
+    "file such as reviews/members.yml).",
+    "bok endorse content/brakes/abs.md -m 'Matches the 2024 procedure.'"))
+cli.command("object")(_review_command(
+    "object", "Object to a chapter of your domain: it cannot be endorsed while you object.",
+    "bok object content/brakes/abs.md -m 'Step 3 skips the pressure test.'"))
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+@pass_ctx
+def mv(ctx: Context, old: str, new: str) -> None:
+    """Rename a chapter within its domain, moving its review records with it.
+
+    \b
+    Example:
+      bok mv content/brakes/abs.md content/brakes/abs-bleeding.md
+    """
+    from .authoring import move_chapter
+    for src, dst in move_chapter(ctx.root, old, new):
+        click.echo(f"moved {src} -> {dst}")
+
+
+def main() -> None:
+    """Entry point: no traceback reaches a user (BOK_DEBUG=1 shows it, for bug reports)."""
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("BOK_DEBUG"):
+            raise
+        click.echo(f"Error: bok failed unexpectedly ({type(exc).__name__}: {exc}). "
+                   "Rerun with BOK_DEBUG=1 and report the traceback.", err=True)
+        sys.exit(1)

@@ -1,0 +1,388 @@
+"""From files to the model, strictly: every malformed file becomes a finding, never a crash.
+
+One bad file never hides the others: each file is read on its own, its problems are recorded as
+findings, and loading goes on with the rest of the book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from . import document, sanitize, schema, sshsig, strictyaml
+from .errors import WARNING, FileProblem, Finding
+from .model import (
+    CONTENT,
+    MEMBERS_PATH,
+    POLICY_PATH,
+    REGISTRY_FILES,
+    REGISTRY_RECORDS,
+    REVIEWS,
+    Book,
+    Chapter,
+    Domain,
+    Member,
+    Policy,
+    Record,
+    Registry,
+    chapter_domain,
+    content_digest,
+    record_path,
+    reviewed_path,
+)
+from .trees import FILE, LINK, Entry
+
+PLAIN_TEXT_FIELDS = ("title", "summary", "description")
+
+
+class Tree(Protocol):
+    def walk(self, top: str): ...
+    def read(self, path: str) -> bytes | None: ...
+    def exists(self, path: str) -> bool: ...
+
+
+def load_book(tree: Tree, trust: Tree | None = None) -> Book:
+    """Load the whole book from ``tree``; read the registry and policy from ``trust`` if given.
+
+    ``trust`` is the base revision in a pull-request check: the rules a change is judged by
+    never come from the change itself.
+    """
+    book = Book()
+    entries = _walk(tree, book)
+    rules_tree = trust or tree
+    book.registry = load_registry(rules_tree, book.findings if trust is None else [])
+    book.policy = load_policy(rules_tree, book.findings if trust is None else [])
+    for path in REGISTRY_FILES:
+        data = tree.read(path)
+        if data is not None:
+            book.file_digests[path] = content_digest(data)
+    _load_domains(tree, entries, book)
+    _load_chapters(tree, entries, book)
+    _load_records(tree, entries, book)
+    _check_registry_domains(book)
+    return book
+
+
+def _walk(tree: Tree, book: Book) -> list[Entry]:
+    """Every regular file under content/ and reviews/; links and case clashes are findings."""
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    for top in (CONTENT, REVIEWS):
+        for entry in tree.walk(top):
+            if entry.kind == LINK:
+                book.findings.append(Finding(
+                    entry.path, "symlink", "symbolic link is not allowed (bok never follows one)",
+                    fix="Replace the link with the file itself."))
+                continue
+            if entry.kind != FILE:
+                continue
+            folded = entry.path.casefold()
+            if folded in seen:
+                for path in (seen[folded], entry.path):
+                    book.findings.append(Finding(
+                        path, "case-clash",
+                        f"'{seen[folded]}' and '{entry.path}' differ only by letter case",
+                        fix="Rename one; they collide on macOS and Windows checkouts."))
+                book.invalid_chapters.update((seen[folded], entry.path))
+                continue
+            seen[folded] = entry.path
+            entries.append(entry)
+    return entries
+
+
+def _read_yaml(tree: Tree, path: str, findings: list[Finding]) -> tuple[Any, dict] | None:
+    data = tree.read(path)
+    if data is None:
+        return None
+    try:
+        return strictyaml.load(document.decode(data))
+    except FileProblem as problem:
+        findings.append(problem.finding(path))
+        return None
+
+
+def _add(findings: list[Finding], path: str, problems: list[FileProblem],
+         warn: Callable[[FileProblem], bool] = lambda p: p.rule == "unknown-key") -> bool:
+    """Record problems as findings; return True if any was an error."""
+    errors = False
+    for problem in problems:
+        finding = problem.finding(path)
+        if warn(problem):
+            finding = finding.as_warning()
+        else:
+            errors = True
+        findings.append(finding)
+    return errors
+
+
+def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
+    """Read reviews/members.yml; a member with a bad entry is left out, the others load."""
+    loaded = _read_yaml(tree, MEMBERS_PATH, findings)
+    if loaded is None:
+        if not tree.exists(MEMBERS_PATH):
+            findings.append(Finding(MEMBERS_PATH, "missing-registry",
+                                    "the registry of members is missing",
+                                    fix="Create it, or start a book with 'bok init'."))
+        return Registry()
+    data, lines = loaded
+    values, problems = schema.MEMBERS_FILE.validate(data, lines)
+    _add(findings, MEMBERS_PATH, problems)
+    raw_members = values.get("members")
+    if raw_members is None:
+        return Registry()
+    if not isinstance(raw_members, dict):
+        findings.append(Finding(MEMBERS_PATH, "schema", "'members' must be a mapping of ids",
+                                lines.get(("members",)), "Write 'members:' then one id per line."))
+        return Registry()
+    members: dict[str, Member] = {}
+    owners: dict[str, str] = {}
+    for member_id, raw in raw_members.items():
+        line = lines.get(("members", member_id))
+        if not schema.IDENTIFIER.match(member_id):
+            findings.append(Finding(MEMBERS_PATH, "invalid-member-id",
+                                    f"member id {member_id!r} is not valid", line,
+                                    "Use lowercase letters, digits, - and _."))
+            continue
+        values, problems = schema.MEMBER.validate(raw, lines, ("members", member_id))
+        if _add(findings, MEMBERS_PATH, problems):
+            continue
+        keys = []
+        for index, key_line in enumerate(values["keys"]):
+            where = lines.get(("members", member_id, "keys", index), line)
+            try:
+                key = sshsig.parse_public_key(key_line)
+            except ValueError as exc:
+                findings.append(Finding(MEMBERS_PATH, "invalid-key",
+                                        f"key {index + 1} of '{member_id}': {exc}", where,
+                                        "Paste the line of the member's .pub file."))
+                continue
+            if key.fingerprint in owners:
+                findings.append(Finding(MEMBERS_PATH, "shared-key",
+                                        f"key {key.fingerprint} of '{member_id}' is also "
+                                        f"registered to '{owners[key.fingerprint]}'", where,
+                                        "A key belongs to one person; register it once."))
+                continue
+            owners[key.fingerprint] = member_id
+            keys.append(key)
+        members[member_id] = Member(
+            id=member_id, name=values["name"], email=values["email"], github=values["github"],
+            keys=tuple(keys), expert_in=values["expert_in"], steward=values["steward"])
+    return Registry(members)
+
+
+def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
+    """Read reviews/policy.yml; every key is optional, and a missing file means the defaults."""
+    loaded = _read_yaml(tree, POLICY_PATH, findings)
+    if loaded is None:
+        return Policy()
+    data, lines = loaded
+    if data is None:
+        return Policy()
+    values, problems = schema.POLICY.validate(data, lines)
+    _add(findings, POLICY_PATH, problems)
+    domains: dict[str, dict] = {}
+    raw_domains = values.pop("domains") or {}
+    if not isinstance(raw_domains, dict):
+        findings.append(Finding(POLICY_PATH, "schema", "'domains' must be a mapping of domain ids",
+                                lines.get(("domains",)), "Write 'domains:' then 'id: {...}'."))
+        raw_domains = {}
+    for domain, raw in raw_domains.items():
+        overrides, problems = schema.DOMAIN_POLICY.validate(raw, lines, ("domains", domain))
+        _add(findings, POLICY_PATH, problems)
+        domains[domain] = overrides
+    return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains)
+
+
+def _parse_markdown(tree: Tree, path: str, book: Book) -> document.Document | None:
+    try:
+        return document.parse(tree.read(path) or b"")
+    except FileProblem as problem:
+        book.findings.append(problem.finding(path))
+        return None
+
+
+def _unsafe_text(path: str, values: dict, lines: dict, book: Book) -> bool:
+    found = False
+    for key in PLAIN_TEXT_FIELDS:
+        if isinstance(values.get(key), str):
+            for description in sanitize.unsafe_text(values[key]):
+                found = True
+                book.findings.append(Finding(
+                    path, "unsafe-html", f"'{key}' contains {description}", lines.get((key,)),
+                    f"'{key}' is plain text; remove the markup."))
+    return found
+
+
+def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
+    folders = sorted({e.path.split("/")[1] for e in entries
+                      if e.path.startswith(CONTENT + "/") and e.path.count("/") >= 2})
+    for folder in folders:
+        path = f"{CONTENT}/{folder}/index.md"
+        if not schema.IDENTIFIER.match(folder):
+            book.findings.append(Finding(
+                f"{CONTENT}/{folder}", "invalid-domain-id", f"domain folder {folder!r} is not a "
+                "valid id", fix="Name domain folders with lowercase letters, digits, - and _."))
+            continue
+        if not tree.exists(path):
+            book.findings.append(Finding(path, "missing-domain-page",
+                                         f"domain '{folder}' has no index.md",
+                                         fix="Add index.md with front matter 'title:' and "
+                                             "'description:'."))
+            book.domains[folder] = Domain(folder, path, folder)
+            continue
+        doc = _parse_markdown(tree, path, book)
+        if doc is None:
+            book.domains[folder] = Domain(folder, path, folder)
+            continue
+        values, problems = schema.DOMAIN.validate(doc.meta, doc.lines)
+        _add(book.findings, path, problems)
+        _unsafe_text(path, values, doc.lines, book)
+        book.domains[folder] = Domain(folder, path, values["title"] or folder,
+                                      values["description"])
+
+
+def _load_chapters(tree: Tree, entries: list[Entry], book: Book) -> None:
+    for entry in entries:
+        path = entry.path
+        if not path.startswith(CONTENT + "/") or not path.endswith(".md"):
+            continue
+        parts = path.split("/")
+        if len(parts) == 2:
+            if path != f"{CONTENT}/index.md":
+                book.findings.append(Finding(path, "page-outside-domain",
+                                             "a chapter must live in a domain folder",
+                                             fix="Move it to content/<domain>/."))
+            continue
+        if len(parts) == 3 and parts[2] == "index.md":
+            continue
+        domain = parts[1]
+        if domain not in book.domains:
+            continue  # an invalid domain folder was reported already
+        chapter = load_chapter(tree, path, book)
+        if chapter is None:
+            book.invalid_chapters.add(path)
+        else:
+            book.chapters[path] = chapter
+
+
+def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
+    """Load one chapter and check it against the registry and policy; None if it is invalid."""
+    data = tree.read(path) or b""
+    doc = _parse_markdown(tree, path, book)
+    if doc is None:
+        return None
+    values, problems = schema.CHAPTER.validate(doc.meta, doc.lines)
+    invalid = _add(book.findings, path, problems)
+    invalid |= _unsafe_text(path, values, doc.lines, book)
+    for index, author in enumerate(values["authors"] or ()):
+        if author not in book.registry.members:
+            invalid = True
+            book.findings.append(Finding(
+                path, "unknown-author", f"author '{author}' is not a member",
+                doc.lines.get(("authors", index), doc.lines.get(("authors",))),
+                f"Add '{author}' to {MEMBERS_PATH}, or fix the id."))
+    if values["type"] not in book.policy.chapter_types:
+        invalid = True
+        book.findings.append(Finding(
+            path, "unknown-type", f"type '{values['type']}' is not one of the policy's "
+            "chapter_types", doc.lines.get(("type",)),
+            f"Use one of: {', '.join(book.policy.chapter_types)}."))
+    for line, description in sanitize.unsafe_constructs(doc.body):
+        invalid = True
+        book.findings.append(Finding(path, "unsafe-html", f"the chapter contains {description}",
+                                     doc.body_line + line - 1,
+                                     "Remove it; the site strips scripts and active content."))
+    if invalid:
+        return None
+    domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
+    return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
+                   authors=values["authors"], type=values["type"], summary=values["summary"],
+                   tags=values["tags"], draft=values["draft"], digest=content_digest(data),
+                   body=doc.body, body_line=doc.body_line)
+
+
+def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
+    for entry in entries:
+        path = entry.path
+        if not path.startswith(REVIEWS + "/") or path in REGISTRY_FILES:
+            continue
+        if not path.endswith(".md"):
+            if path.count("/") > 1:
+                book.findings.append(Finding(
+                    path, "stray-file", "only review records (.md) belong in reviews/ folders",
+                    severity=WARNING, fix="Move or delete the file."))
+            continue
+        record = load_record(tree, path, book.findings)
+        if record is not None:
+            book.records.append(record)
+
+
+def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None:
+    """Load one review record and check where it points; None if it is unusable."""
+    doc = None
+    try:
+        doc = document.parse(tree.read(path) or b"")
+    except FileProblem as problem:
+        findings.append(problem.finding(path))
+        return None
+    values, problems = schema.RECORD.validate(doc.meta, doc.lines)
+    if _add(findings, path, problems):
+        return None
+    try:
+        when = dt.date.fromisoformat(values["date"])
+    except ValueError:
+        findings.append(Finding(path, "invalid-date", f"'date': {values['date']} is not a date",
+                                doc.lines.get(("date",)), "Write the date as YYYY-MM-DD."))
+        return None
+    reviewed = values["chapter"]
+    inside = reviewed in REGISTRY_FILES or (
+        reviewed.startswith(CONTENT + "/") and reviewed.endswith(".md")
+        and reviewed.count("/") >= 2 and ".." not in reviewed.split("/")
+        and "\\" not in reviewed and not reviewed.endswith("/index.md"))
+    if not inside:
+        findings.append(Finding(path, "record-outside-book",
+                                f"'chapter': {reviewed!r} is not a chapter of this book",
+                                doc.lines.get(("chapter",)),
+                                "A record reviews content/<domain>/<slug>.md or a registry file."))
+        return None
+    located = reviewed_path(path)
+    if located is None or path != record_path(located, values["member"]):
+        findings.append(Finding(path, "record-misplaced",
+                                f"a record of '{values['member']}' for {reviewed} belongs at "
+                                f"{record_path(reviewed, values['member'])}",
+                                doc.lines.get(("member",)),
+                                "Records are written by bok; do not move or copy them by hand."))
+        return None
+    if located != reviewed and chapter_domain(located) != chapter_domain(reviewed):
+        findings.append(Finding(path, "record-misplaced",
+                                f"this record reviews {reviewed}, in another domain than {located}",
+                                doc.lines.get(("chapter",)),
+                                "A chapter moved to another domain needs new reviews."))
+        return None
+    return Record(path=path, chapter=located, member=values["member"], role=values["role"],
+                  verdict=values["verdict"], digest=values["digest"], date=when,
+                  signature=values["signature"], comments=doc.body.strip("\n"),
+                  signed_for=reviewed)
+
+
+def _check_registry_domains(book: Book) -> None:
+    for member in book.registry.members.values():
+        for domain in member.expert_in:
+            if domain not in book.domains:
+                book.findings.append(Finding(
+                    MEMBERS_PATH, "unknown-domain",
+                    f"'{member.id}' is an expert of '{domain}', which is not a domain",
+                    None, f"Create content/{domain}/index.md, or fix the domain id."))
+    for domain in book.policy.domains:
+        if domain not in book.domains:
+            book.findings.append(Finding(
+                POLICY_PATH, "unknown-domain", f"the policy overrides '{domain}', which is not a "
+                "domain", None, f"Create content/{domain}/index.md, or remove the override."))
+    for record in book.records:
+        if record.chapter not in REGISTRY_FILES and record.chapter not in book.chapters \
+                and record.chapter not in book.invalid_chapters \
+                and not record.path.startswith(REGISTRY_RECORDS):
+            book.findings.append(Finding(
+                record.path, "orphan-record", f"reviews {record.chapter}, which does not exist",
+                severity=WARNING, fix="Move it with 'bok mv', or delete it with the chapter."))

@@ -1,0 +1,198 @@
+"""The book as data: plain dataclasses, no I/O.
+
+Everything else (loading, signatures, policy, history, the site) reads and produces these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from .errors import Finding
+
+CONTENT = "content"
+REVIEWS = "reviews"
+MEMBERS_PATH = "reviews/members.yml"
+POLICY_PATH = "reviews/policy.yml"
+REGISTRY_FILES = (MEMBERS_PATH, POLICY_PATH)
+REGISTRY_RECORDS = "reviews/_registry"
+
+
+def content_digest(data: bytes) -> str:
+    """The digest a review pins: the exact bytes, with line endings normalised to LF.
+
+    A Windows checkout with ``core.autocrlf`` turns LF into CRLF in the working tree but not in
+    the repository, so normalising keeps one digest for one content on every machine.
+    """
+    return "sha256:" + hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    name: str
+    email: str | None = None
+    github: str | None = None
+    keys: tuple = ()  # tuple[bok.sshsig.PublicKey, ...]
+    expert_in: tuple[str, ...] = ()
+    steward: bool = False
+
+    @property
+    def fingerprints(self) -> frozenset[str]:
+        return frozenset(key.fingerprint for key in self.keys)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The policy in force for one domain."""
+
+    endorsements: int = 2
+    author_signatures: str = "all"
+    revalidate_after_days: int = 365
+
+
+@dataclass(frozen=True)
+class Policy:
+    endorsements: int = 2
+    author_signatures: str = "all"
+    revalidate_after_days: int = 365
+    registry_signoffs: int = 1
+    chapter_types: tuple[str, ...] = ("practice", "lesson", "standard", "case", "reference")
+    domains: dict[str, dict] = field(default_factory=dict)
+
+    def rules_for(self, domain: str) -> Rules:
+        """The book-wide rules with the domain's overrides applied."""
+        base = {
+            "endorsements": self.endorsements,
+            "author_signatures": self.author_signatures,
+            "revalidate_after_days": self.revalidate_after_days,
+        }
+        base.update({k: v for k, v in self.domains.get(domain, {}).items() if v is not None})
+        return Rules(**base)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Who the members are, and which key belongs to whom."""
+
+    members: dict[str, Member] = field(default_factory=dict)
+
+    def get(self, member_id: str) -> Member | None:
+        return self.members.get(member_id)
+
+    def by_email(self, email: str | None) -> Member | None:
+        if not email:
+            return None
+        email = email.lower()
+        return next((m for m in self.members.values() if m.email and m.email.lower() == email),
+                    None)
+
+    def experts_of(self, domain: str) -> list[Member]:
+        return [m for m in self.members.values() if domain in m.expert_in]
+
+    def stewards(self) -> list[Member]:
+        return [m for m in self.members.values() if m.steward]
+
+
+@dataclass(frozen=True)
+class Domain:
+    id: str
+    path: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    path: str  # content/<domain>/<slug>.md
+    domain: str
+    slug: str  # path inside the domain, without .md (may hold sub-folders)
+    title: str
+    authors: tuple[str, ...]
+    type: str = "practice"
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    digest: str = ""
+    body: str = ""
+    body_line: int = 1
+
+    @property
+    def reviews_dir(self) -> str:
+        return f"{REVIEWS}/{self.domain}/{self.slug}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A signed review record: one member's verdict on one exact content."""
+
+    path: str
+    chapter: str  # the reviewed file's path
+    member: str
+    role: str  # author | reviewer | steward
+    verdict: str  # sign | endorse | object
+    digest: str
+    date: date
+    signature: str
+    comments: str = ""
+    signed_for: str = ""  # the chapter path signed, which differs after 'bok mv'
+
+    @property
+    def signed_path(self) -> str:
+        return self.signed_for or self.chapter
+
+
+def record_path(reviewed: str, member: str) -> str:
+    """Where a member's record for a chapter (or a registry file) lives."""
+    if reviewed in REGISTRY_FILES:
+        name = reviewed.rsplit("/", 1)[1].removesuffix(".yml")
+        return f"{REGISTRY_RECORDS}/{name}/{member}.md"
+    domain_and_slug = reviewed.removeprefix(CONTENT + "/").removesuffix(".md")
+    return f"{REVIEWS}/{domain_and_slug}/{member}.md"
+
+
+def reviewed_path(record_file: str) -> str | None:
+    """The file a record reviews, from where the record lives (the inverse of record_path)."""
+    folder = record_file.rsplit("/", 1)[0]
+    if folder.startswith(REGISTRY_RECORDS + "/"):
+        name = folder.removeprefix(REGISTRY_RECORDS + "/")
+        path = f"{REVIEWS}/{name}.yml"
+        return path if path in REGISTRY_FILES else None
+    rest = folder.removeprefix(REVIEWS + "/")
+    if rest == folder or "/" not in rest:
+        return None
+    return f"{CONTENT}/{rest}.md"
+
+
+def chapter_domain(path: str) -> str | None:
+    """The domain of a chapter path, or None if the path is not under a domain folder."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[0] == CONTENT:
+        return parts[1]
+    return None
+
+
+@dataclass
+class Book:
+    """Everything loaded from one tree: the model plus what was wrong with it."""
+
+    registry: Registry = field(default_factory=Registry)
+    policy: Policy = field(default_factory=Policy)
+    domains: dict[str, Domain] = field(default_factory=dict)
+    chapters: dict[str, Chapter] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    invalid_chapters: set[str] = field(default_factory=set)
+    file_digests: dict[str, str] = field(default_factory=dict)  # registry files' digests
+
+    def records_for(self, path: str) -> list[Record]:
+        """The records that review ``path`` (a chapter or a registry file)."""
+        if self._by_chapter is None:
+            self._by_chapter = {}
+            for record in self.records:
+                self._by_chapter.setdefault(record.chapter, []).append(record)
+        return self._by_chapter.get(path, [])
+
+    _by_chapter: dict[str, list[Record]] | None = field(
+        default=None, init=False, repr=False, compare=False)

@@ -1,0 +1,122 @@
+"""The review policy as pure functions: given verified records, what state is a chapter in?
+
+No I/O here: the loader supplies the model, :mod:`bok.signing` says which records verify, and
+these rules decide. The gate, ``bok status`` and the site all ask the same questions here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .errors import Finding
+from .model import Chapter, Registry, Rules
+from .signing import Verification
+
+DRAFT, AWAITING, PENDING, ENDORSED, EXPIRED, INVALID = (
+    "draft", "awaiting", "pending", "endorsed", "expired", "invalid")
+STATES = (DRAFT, AWAITING, PENDING, ENDORSED, EXPIRED, INVALID)
+
+
+@dataclass
+class Status:
+    """A chapter's standing under the policy, with the reasons."""
+
+    path: str
+    state: str
+    signed_by: list[str] = field(default_factory=list)
+    endorsed_by: list[str] = field(default_factory=list)
+    endorsements: list[Verification] = field(default_factory=list)  # the ones that count
+    objections: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    may_endorse: list[str] = field(default_factory=list)
+    endorsed_on: dt.date | None = None
+    revalidate_on: dt.date | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def published(self) -> bool:
+        return self.state in (ENDORSED, EXPIRED)
+
+
+def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, rules: Rules,
+             today: dt.date, digest: str | None = None, authors: tuple[str, ...] | None = None
+             ) -> Status:
+    """Judge ``chapter`` (or an earlier revision of it, by ``digest`` and ``authors``)."""
+    digest = digest or chapter.digest
+    authors = chapter.authors if authors is None else authors
+    status = Status(chapter.path, AWAITING)
+    on_content = [v for v in checked if v.valid and v.record.digest == digest]
+    experts = {m.id for m in registry.experts_of(chapter.domain)}
+
+    signatures = sorted({v.record.member for v in on_content
+                         if v.record.verdict == "sign" and v.record.member in authors})
+    status.signed_by = signatures
+    needed = {"all": len(authors), "one": min(1, len(authors)), "none": 0}[rules.author_signatures]
+
+    counted: list[Verification] = []
+    people: set[str] = set()
+    for v in sorted(on_content, key=lambda v: v.record.date, reverse=True):
+        record = v.record
+        if record.verdict not in ("endorse", "object"):
+            continue
+        if record.member in authors:
+            status.findings.append(Finding(
+                record.path, "self-endorsement",
+                f"'{record.member}' is an author of {chapter.path} and cannot {record.verdict} it",
+                fix="Ask an expert of the domain who did not write it."))
+            continue
+        if record.member not in experts:
+            status.findings.append(Finding(
+                record.path, "not-an-expert",
+                f"'{record.member}' is not an expert of '{chapter.domain}'; the "
+                f"{record.verdict}ment does not count",
+                fix=f"Experts of '{chapter.domain}': {', '.join(sorted(experts)) or 'none'}."))
+            continue
+        if record.verdict == "object":
+            status.objections.append(record.member)
+            continue
+        if record.member in people or v.fingerprint in people:
+            continue  # one person counts once, whatever ids they appear under
+        people.update((record.member, v.fingerprint))
+        counted.append(v)
+
+    fresh = [v for v in counted
+             if rules.revalidate_after_days == 0
+             or v.record.date + dt.timedelta(days=rules.revalidate_after_days) > today]
+    status.endorsements = counted
+    status.endorsed_by = sorted(v.record.member for v in counted)
+    status.may_endorse = sorted(experts - set(authors) - set(status.endorsed_by)
+                                - set(status.objections))
+
+    if len(signatures) < needed:
+        unsigned = [a for a in authors if a not in signatures]
+        status.missing.append(f"author signature from {_either(unsigned, needed, signatures)}")
+    if len(counted) < rules.endorsements:
+        short = rules.endorsements - len(counted)
+        status.missing.append(f"{short} more endorsement{'s' * (short > 1)} from an expert of "
+                              f"'{chapter.domain}'")
+    if status.objections:
+        status.missing.append(f"objection from {', '.join(sorted(status.objections))} to resolve")
+    if status.missing:
+        return status
+
+    k = rules.endorsements
+    dates = sorted(v.record.date for v in counted)
+    sign_dates = [v.record.date for v in on_content if v.record.verdict == "sign"
+                  and v.record.member in authors]
+    reached = sign_dates + ([dates[k - 1]] if k else [])
+    status.endorsed_on = max(reached) if reached else None
+    if k and rules.revalidate_after_days:
+        newest_k = sorted(dates, reverse=True)[k - 1]
+        status.revalidate_on = newest_k + dt.timedelta(days=rules.revalidate_after_days)
+    status.state = ENDORSED if len(fresh) >= k else EXPIRED
+    if status.state == EXPIRED:
+        status.missing.append(f"re-validation, due since {status.revalidate_on}")
+    return status
+
+
+def _either(unsigned: list[str], needed: int, signed: list[str]) -> str:
+    if needed == 1 and not signed:
+        return "one of " + ", ".join(unsigned)
+    return ", ".join(unsigned)

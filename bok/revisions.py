@@ -1,0 +1,84 @@
+"""Earlier endorsed revisions: what the site shows when the current content is not endorsed.
+
+When someone pushes past the gate, or an expert withdraws, the newest revision that *was*
+endorsed is still the book's practice (as MediaWiki's FlaggedRevs does for Wikipedia). Its
+endorsements are the records whose digest matches that revision's content; its authors are the
+ones in that revision's front matter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import document, history, policy, schema
+from .errors import FileProblem
+from .model import Chapter, Policy, Registry, content_digest
+from .signing import Verification
+
+
+@dataclass(frozen=True)
+class EndorsedRevision:
+    revision: history.Revision
+    content: bytes
+    status: policy.Status
+
+
+def _authors_of(content: bytes) -> tuple[str, ...] | None:
+    try:
+        doc = document.parse(content)
+        values, problems = schema.CHAPTER.validate(doc.meta, doc.lines)
+    except FileProblem:
+        return None
+    return values["authors"] if values["authors"] else None
+
+
+def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
+                    registry: Registry, book_policy: Policy, today: dt.date,
+                    hist: history.History) -> EndorsedRevision | None:
+    """The newest earlier revision of ``chapter`` whose content its records endorse."""
+    endorsed_digests = {v.record.digest for v in checked
+                        if v.valid and v.record.verdict == "endorse"
+                        and v.record.digest != chapter.digest}
+    if not endorsed_digests:
+        return None
+    revisions = [r for r in hist.of(chapter.path) if r.status != "D"]
+    contents = history.blobs_at(root, [(r.commit, r.path) for r in revisions])
+    rules = book_policy.rules_for(chapter.domain)
+    for revision in revisions:
+        content = contents.get((revision.commit, revision.path))
+        if content is None:
+            continue
+        digest = content_digest(content)
+        if digest not in endorsed_digests:
+            continue
+        authors = _authors_of(content)
+        if authors is None:
+            continue
+        status = policy.evaluate(chapter, checked, registry, rules, today, digest, authors)
+        if status.published:
+            return EndorsedRevision(revision, content, status)
+    return None
+
+
+def earlier_endorsed(root: Path) -> Callable[..., bool]:
+    """For ``bok check`` and ``bok status``: is an earlier revision of this chapter endorsed?
+
+    History is read once, and only when some chapter has endorsements of other content.
+    """
+    cache: dict[str, history.History] = {}
+
+    def test(chapter: Chapter, checked: list[Verification], registry: Registry,
+             book_policy: Policy, today: dt.date) -> bool:
+        if not any(v.valid and v.record.verdict == "endorse" and v.record.digest != chapter.digest
+                   for v in checked):
+            return False
+        if "history" not in cache:
+            cache["history"] = history.read_history(root)
+        found = newest_endorsed(root, chapter, checked, registry, book_policy, today,
+                                cache["history"])
+        return found is not None
+
+    return test

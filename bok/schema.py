@@ -1,0 +1,277 @@
+"""Typed schemas for every file bok reads, declared once, validating and explaining themselves.
+
+Modelled on MkDocs' ``config_options``: each key of a YAML mapping is an :class:`Option` with a
+*kind* (which converts the string that :mod:`bok.strictyaml` produced into the value the model
+wants), whether it is required, a default, and one line of help. The same declarations produce
+the JSON Schemas shipped for editors, so the editor and ``bok check`` agree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FileProblem
+
+IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Invalid(ValueError):
+    """A value does not fit its kind; the message says what was expected and what came."""
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+class Kind:
+    """Converts and checks one value."""
+
+    json: dict[str, Any] = {}
+
+    def convert(self, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Nested(Kind):
+    """A mapping validated key by key elsewhere (members, per-domain policy)."""
+
+    json = {"type": "object"}
+
+    def convert(self, value: Any) -> dict:
+        if not isinstance(value, dict):
+            raise Invalid(f"expected a mapping, received {_describe(value)}")
+        return value
+
+
+class Text(Kind):
+    json = {"type": "string"}
+
+    def __init__(self, pattern: re.Pattern[str] | None = None, what: str = "text"):
+        self.pattern = pattern
+        self.what = what
+        if pattern is not None:
+            self.json = {"type": "string", "pattern": pattern.pattern}
+
+    def convert(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected {self.what}, received {_describe(value)}")
+        value = value.strip()
+        if not value:
+            raise Invalid(f"expected {self.what}, received an empty value")
+        if self.pattern is not None and not self.pattern.match(value):
+            raise Invalid(f"expected {self.what}, received {value!r}")
+        return value
+
+
+class Identifier(Text):
+    def __init__(self, what: str = "an id"):
+        super().__init__(IDENTIFIER, f"{what} (lowercase letters, digits, - and _)")
+
+
+class Boolean(Kind):
+    json = {"type": "boolean"}
+
+    def convert(self, value: Any) -> bool:
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise Invalid(f"expected true or false, received {_describe(value)}")
+
+
+class Integer(Kind):
+    def __init__(self, minimum: int = 0):
+        self.minimum = minimum
+        self.json = {"type": "integer", "minimum": minimum}
+
+    def convert(self, value: Any) -> int:
+        if isinstance(value, str) and re.fullmatch(r"\d{1,9}", value):
+            number = int(value)
+            if number >= self.minimum:
+                return number
+        raise Invalid(f"expected a whole number of at least {self.minimum}, "
+                      f"received {_describe(value)}")
+
+
+class Choice(Kind):
+    def __init__(self, *choices: str):
+        self.choices = choices
+        self.json = {"enum": list(choices)}
+
+    def convert(self, value: Any) -> str:
+        if isinstance(value, str) and value in self.choices:
+            return value
+        raise Invalid(f"expected one of {', '.join(self.choices)}; received {_describe(value)}")
+
+
+class ListOf(Kind):
+    def __init__(self, item: Kind, non_empty: bool = False, unique: bool = True):
+        self.item = item
+        self.non_empty = non_empty
+        self.unique = unique
+        self.json = {"type": "array", "items": item.json, "minItems": int(non_empty),
+                     "uniqueItems": unique}
+
+    def convert(self, value: Any) -> tuple:
+        if not isinstance(value, list):
+            raise Invalid(f"expected a list, received {_describe(value)}")
+        if self.non_empty and not value:
+            raise Invalid("expected a non-empty list")
+        items = []
+        for index, item in enumerate(value, start=1):
+            try:
+                converted = self.item.convert(item)
+            except Invalid as exc:
+                raise Invalid(f"item {index}: {exc}") from None
+            if self.unique and converted in items:
+                raise Invalid(f"item {index}: {converted!r} is listed twice")
+            items.append(converted)
+        return tuple(items)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of a mapping."""
+
+    kind: Kind
+    required: bool = False
+    default: Any = None
+    help: str = ""
+
+
+@dataclass
+class Schema:
+    """The keys a mapping may hold; unknown keys are reported as warnings, with a suggestion."""
+
+    name: str
+    options: dict[str, Option]
+    fix: str = ""
+    extra_keys_allowed: bool = False
+
+    def validate(
+        self, data: Any, lines: dict[tuple, int], prefix: tuple = ()
+    ) -> tuple[dict[str, Any], list[FileProblem]]:
+        """Convert ``data``; return the values and every problem found (not only the first)."""
+        problems: list[FileProblem] = []
+        where = lines.get(prefix)
+        if not isinstance(data, dict):
+            problems.append(FileProblem(
+                "schema", f"{self.name} must be a mapping of keys, not {_describe(data)}", where))
+            return {}, problems
+        values: dict[str, Any] = {}
+        for key, option in self.options.items():
+            line = lines.get((*prefix, key), where)
+            raw = data.get(key)
+            if raw is None:
+                if option.required:
+                    problems.append(FileProblem(
+                        f"missing-{key}", f"{self.name} has no '{key}'", line,
+                        f"Add '{key}:' ({option.help})."))
+                values[key] = option.default
+                continue
+            try:
+                values[key] = option.kind.convert(raw)
+            except Invalid as exc:
+                problems.append(FileProblem(
+                    f"invalid-{key}", f"'{key}': {exc}", line, option.help and f"{option.help}."))
+                values[key] = option.default
+        for key in data:
+            if key not in self.options and not self.extra_keys_allowed:
+                close = difflib.get_close_matches(str(key), self.options, n=1)
+                hint = f"Did you mean '{close[0]}'?" if close else (
+                    f"Known keys: {', '.join(self.options)}.")
+                problems.append(FileProblem(
+                    "unknown-key", f"unknown key '{key}' in {self.name}",
+                    lines.get((*prefix, key), where), hint))
+        return values, problems
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of this mapping, for editors (yaml-language-server)."""
+        return {
+            "type": "object",
+            "properties": {
+                key: {**option.kind.json, "description": option.help}
+                for key, option in self.options.items()
+            },
+            "required": [key for key, option in self.options.items() if option.required],
+            "additionalProperties": self.extra_keys_allowed,
+        }
+
+
+CHAPTER_TYPES = ("practice", "lesson", "standard", "case", "reference")
+
+CHAPTER = Schema("chapter front matter", {
+    "title": Option(Text(), required=True, help="the chapter's title, plain text"),
+    "authors": Option(ListOf(Identifier("a member id"), non_empty=True), required=True,
+                      help="member ids from reviews/members.yml"),
+    "type": Option(Identifier("a chapter type"), default="practice",
+                   help="one of the policy's chapter_types"),
+    "summary": Option(Text(), default="", help="one plain-text sentence"),
+    "tags": Option(ListOf(Text()), default=(), help="a list of tags"),
+    "draft": Option(Boolean(), default=False,
+                    help="true keeps the chapter out of the review gate and the site"),
+})
+
+DOMAIN = Schema("domain page front matter", {
+    "title": Option(Text(), required=True, help="the domain's name, plain text"),
+    "description": Option(Text(), default="", help="what this community of practice covers"),
+})
+
+MEMBER = Schema("member", {
+    "name": Option(Text(), required=True, help="the member's full name"),
+    "email": Option(Text(re.compile(r"^[^@\s]+@[^@\s]+$"), "an email address"), default=None,
+                    help="the address of their Git commits"),
+    "github": Option(Text(re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"), "a GitHub login"),
+                     default=None, help="their GitHub login, for CODEOWNERS"),
+    "keys": Option(ListOf(Text(what="an SSH public key line")), default=(),
+                   help="SSH public keys, one per line as in authorized_keys"),
+    "expert_in": Option(ListOf(Identifier("a domain id")), default=(),
+                        help="domains whose chapters this member may endorse"),
+    "steward": Option(Boolean(), default=False,
+                      help="stewards sign off changes to the registry and the policy"),
+})
+
+MEMBERS_FILE = Schema("reviews/members.yml", {
+    "members": Option(Nested(), required=True, help="a mapping of member ids to members"),
+})
+
+DOMAIN_POLICY = Schema("domain policy", {
+    "endorsements": Option(Integer(0), help="endorsements this domain's chapters need"),
+    "author_signatures": Option(Choice("all", "one", "none"),
+                                help="which authors must sign: all, one or none"),
+    "revalidate_after_days": Option(Integer(0), help="days before endorsements lapse; 0 = never"),
+})
+
+POLICY = Schema("reviews/policy.yml", {
+    "endorsements": Option(Integer(0), default=2,
+                           help="distinct experts of the chapter's domain, none of them an author"),
+    "author_signatures": Option(Choice("all", "one", "none"), default="all",
+                                help="which authors must sign the exact content"),
+    "revalidate_after_days": Option(Integer(0), default=365,
+                                    help="endorsements older than this lapse; 0 = never"),
+    "registry_signoffs": Option(Integer(0), default=1,
+                                help="stewards who sign a change to members.yml or policy.yml"),
+    "chapter_types": Option(ListOf(Identifier("a chapter type"), non_empty=True),
+                            default=CHAPTER_TYPES, help="the chapter types this book uses"),
+    "domains": Option(Nested(), default=None, help="per-domain overrides"),
+})
+
+RECORD = Schema("review record", {
+    "chapter": Option(Text(), required=True, help="the path of the reviewed file"),
+    "member": Option(Identifier("a member id"), required=True, help="who signed"),
+    "role": Option(Choice("author", "reviewer", "steward"), required=True, help="their role"),
+    "verdict": Option(Choice("sign", "endorse", "object"), required=True, help="their verdict"),
+    "digest": Option(Text(re.compile(r"^sha256:[0-9a-f]{64}$"), "sha256:<64 hex digits>"),
+                     required=True, help="the digest of the exact content reviewed"),
+    "date": Option(Text(ISO_DATE, "a date YYYY-MM-DD"), required=True, help="the day of signing"),
+    "signature": Option(Text(what="an armored SSH signature"), required=True,
+                        help="the SSHSIG signature written by bok"),
+})

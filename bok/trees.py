@@ -1,0 +1,129 @@
+"""Where a book's files come from: the working tree, or a Git revision.
+
+The loader reads through this small interface so that the same rules judge the working tree
+(``bok check``) and a base revision (``bok check --base REV`` reads its registry and policy
+from REV). Neither source ever follows a symbolic link: a link is reported, not read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BokError
+
+FILE, LINK, OTHER = "file", "link", "other"
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # relative, with forward slashes
+    kind: str  # FILE, LINK or OTHER
+
+
+class WorkTree:
+    """The files on disk under a book's root."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def walk(self, top: str) -> Iterator[Entry]:
+        base = self.root / top
+        if base.is_symlink():
+            yield Entry(top, LINK)
+            return
+        for folder, dirs, files in os.walk(base, followlinks=False):
+            rel = Path(folder).relative_to(self.root).as_posix()
+            for name in sorted(dirs):
+                if (Path(folder) / name).is_symlink():
+                    yield Entry(f"{rel}/{name}", LINK)
+            dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink()
+                             and not d.startswith("."))
+            for name in sorted(files):
+                full = Path(folder) / name
+                kind = LINK if full.is_symlink() else FILE if full.is_file() else OTHER
+                yield Entry(f"{rel}/{name}", kind)
+
+    def read(self, path: str) -> bytes | None:
+        full = self.root / path
+        if full.is_symlink() or not full.is_file():
+            return None
+        return full.read_bytes()
+
+    def exists(self, path: str) -> bool:
+        return (self.root / path).is_file() and not (self.root / path).is_symlink()
+
+
+class GitTree:
+    """The files of one revision, read with two Git processes whatever the book's size."""
+
+    def __init__(self, repo: Path, rev: str):
+        self.repo = Path(repo)
+        self.rev = rev
+        self.commit = self._resolve(rev)
+        self.blobs: dict[str, str] = {}  # path -> blob id
+        self.kinds: dict[str, str] = {}
+        listing = self._git("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        for item in listing.split(b"\0"):
+            if not item:
+                continue
+            meta, path = item.split(b"\t", 1)
+            mode, _type, blob = meta.decode().split()
+            name = path.decode("utf-8", "surrogateescape")
+            self.blobs[name] = blob
+            kind = LINK if mode == "120000" else FILE if mode.startswith("100") else OTHER
+            self.kinds[name] = kind
+        self._cache: dict[str, bytes] = {}
+
+    def _git(self, *args: str) -> bytes:
+        result = subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True)
+        if result.returncode != 0:
+            detail = result.stderr.decode(errors="replace").strip()
+            raise BokError(f"git {args[0]} failed: {detail}")
+        return result.stdout
+
+    def _resolve(self, rev: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(self.repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise BokError(
+                f"base revision {rev!r} cannot be read from {self.repo}; the gate fails closed. "
+                "Fetch it first (actions/checkout with fetch-depth: 0, or git fetch origin REV)."
+            )
+        return result.stdout.strip()
+
+    def walk(self, top: str) -> Iterator[Entry]:
+        prefix = top.rstrip("/") + "/"
+        for path in sorted(self.blobs):
+            if path.startswith(prefix):
+                yield Entry(path, self.kinds[path])
+
+    def read(self, path: str) -> bytes | None:
+        if self.kinds.get(path) != FILE:
+            return None
+        if path not in self._cache:
+            self.prefetch([path])
+        return self._cache.get(path)
+
+    def exists(self, path: str) -> bool:
+        return self.kinds.get(path) == FILE
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read many blobs with one ``git cat-file --batch``."""
+        wanted = [p for p in paths if p in self.blobs and p not in self._cache]
+        if not wanted:
+            return
+        request = "".join(f"{self.blobs[p]}\n" for p in wanted).encode()
+        out = subprocess.run(["git", "-C", str(self.repo), "cat-file", "--batch"],
+                             input=request, capture_output=True, check=True).stdout
+        offset = 0
+        for path in wanted:
+            header_end = out.index(b"\n", offset)
+            size = int(out[offset:header_end].split()[2])
+            self._cache[path] = out[header_end + 1 : header_end + 1 + size]
+            offset = header_end + 1 + size + 1
