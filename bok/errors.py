@@ -8,7 +8,7 @@ and reaches the user as one line, through click, without a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 
 import click
 
@@ -24,6 +24,7 @@ class Finding:
     rule: str
     message: str
     line: int | None = None
+    _: KW_ONLY
     severity: str = ERROR
     fix: str = ""
 
@@ -32,10 +33,10 @@ class Finding:
         return self.severity == ERROR
 
     def as_warning(self) -> Finding:
-        return Finding(self.path, self.rule, self.message, self.line, WARNING, self.fix)
+        return replace(self, severity=WARNING)
 
     def as_error(self) -> Finding:
-        return Finding(self.path, self.rule, self.message, self.line, ERROR, self.fix)
+        return replace(self, severity=ERROR)
 
     def location(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
@@ -56,7 +57,7 @@ class FileProblem(Exception):
         self.fix = fix
 
     def finding(self, path: str) -> Finding:
-        return Finding(path, self.rule, self.message, self.line, ERROR, self.fix)
+        return Finding(path, self.rule, self.message, self.line, fix=self.fix)
 
 
 class BokError(click.ClickException):

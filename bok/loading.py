@@ -133,7 +133,8 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
         return Registry()
     if not isinstance(raw_members, dict):
         findings.append(Finding(MEMBERS_PATH, "schema", "'members' must be a mapping of ids",
-                                lines.get(("members",)), "Write 'members:' then one id per line."))
+                                lines.get(("members",)),
+                                fix="Write 'members:' then one id per line."))
         return Registry()
     members: dict[str, Member] = {}
     owners: dict[str, str] = {}
@@ -142,7 +143,7 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
         if not schema.IDENTIFIER.match(member_id):
             findings.append(Finding(MEMBERS_PATH, "invalid-member-id",
                                     f"member id {member_id!r} is not valid", line,
-                                    "Use lowercase letters, digits, - and _."))
+                                    fix="Use lowercase letters, digits, - and _."))
             continue
         values, problems = schema.MEMBER.validate(raw, lines, ("members", member_id))
         if _add(findings, MEMBERS_PATH, problems):
@@ -155,13 +156,13 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
             except ValueError as exc:
                 findings.append(Finding(MEMBERS_PATH, "invalid-key",
                                         f"key {index + 1} of '{member_id}': {exc}", where,
-                                        "Paste the line of the member's .pub file."))
+                                        fix="Paste the line of the member's .pub file."))
                 continue
             if key.fingerprint in owners:
                 findings.append(Finding(MEMBERS_PATH, "shared-key",
                                         f"key {key.fingerprint} of '{member_id}' is also "
                                         f"registered to '{owners[key.fingerprint]}'", where,
-                                        "A key belongs to one person; register it once."))
+                                        fix="A key belongs to one person; register it once."))
                 continue
             owners[key.fingerprint] = member_id
             keys.append(key)
@@ -185,7 +186,7 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
     raw_domains = values.pop("domains") or {}
     if not isinstance(raw_domains, dict):
         findings.append(Finding(POLICY_PATH, "schema", "'domains' must be a mapping of domain ids",
-                                lines.get(("domains",)), "Write 'domains:' then 'id: {...}'."))
+                                lines.get(("domains",)), fix="Write 'domains:' then 'id: {...}'."))
         raw_domains = {}
     for domain, raw in raw_domains.items():
         overrides, problems = schema.DOMAIN_POLICY.validate(raw, lines, ("domains", domain))
@@ -210,7 +211,7 @@ def _unsafe_text(path: str, values: dict, lines: dict, book: Book) -> bool:
                 found = True
                 book.findings.append(Finding(
                     path, "unsafe-html", f"'{key}' contains {description}", lines.get((key,)),
-                    f"'{key}' is plain text; remove the markup."))
+                    fix=f"'{key}' is plain text; remove the markup."))
     return found
 
 
@@ -281,18 +282,18 @@ def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
             book.findings.append(Finding(
                 path, "unknown-author", f"author '{author}' is not a member",
                 doc.lines.get(("authors", index), doc.lines.get(("authors",))),
-                f"Add '{author}' to {MEMBERS_PATH}, or fix the id."))
+                fix=f"Add '{author}' to {MEMBERS_PATH}, or fix the id."))
     if values["type"] not in book.policy.chapter_types:
         invalid = True
         book.findings.append(Finding(
             path, "unknown-type", f"type '{values['type']}' is not one of the policy's "
             "chapter_types", doc.lines.get(("type",)),
-            f"Use one of: {', '.join(book.policy.chapter_types)}."))
+            fix=f"Use one of: {', '.join(book.policy.chapter_types)}."))
     for line, description in sanitize.unsafe_constructs(doc.body):
         invalid = True
         book.findings.append(Finding(path, "unsafe-html", f"the chapter contains {description}",
                                      doc.body_line + line - 1,
-                                     "Remove it; the site strips scripts and active content."))
+                                     fix="Remove it; the site strips scripts and active content."))
     if invalid:
         return None
     domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
@@ -333,7 +334,7 @@ def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None
         when = dt.date.fromisoformat(values["date"])
     except ValueError:
         findings.append(Finding(path, "invalid-date", f"'date': {values['date']} is not a date",
-                                doc.lines.get(("date",)), "Write the date as YYYY-MM-DD."))
+                                doc.lines.get(("date",)), fix="Write the date as YYYY-MM-DD."))
         return None
     reviewed = values["chapter"]
     inside = reviewed in REGISTRY_FILES or (
@@ -344,7 +345,8 @@ def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None
         findings.append(Finding(path, "record-outside-book",
                                 f"'chapter': {reviewed!r} is not a chapter of this book",
                                 doc.lines.get(("chapter",)),
-                                "A record reviews content/<domain>/<slug>.md or a registry file."))
+                                fix="A record reviews content/<domain>/<slug>.md or a "
+                                    "registry file."))
         return None
     located = reviewed_path(path)
     if located is None or path != record_path(located, values["member"]):
@@ -352,13 +354,14 @@ def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None
                                 f"a record of '{values['member']}' for {reviewed} belongs at "
                                 f"{record_path(reviewed, values['member'])}",
                                 doc.lines.get(("member",)),
-                                "Records are written by bok; do not move or copy them by hand."))
+                                fix="Records are written by bok; do not move or copy them "
+                                    "by hand."))
         return None
     if located != reviewed and chapter_domain(located) != chapter_domain(reviewed):
         findings.append(Finding(path, "record-misplaced",
                                 f"this record reviews {reviewed}, in another domain than {located}",
                                 doc.lines.get(("chapter",)),
-                                "A chapter moved to another domain needs new reviews."))
+                                fix="A chapter moved to another domain needs new reviews."))
         return None
     return Record(path=path, chapter=located, member=values["member"], role=values["role"],
                   verdict=values["verdict"], digest=values["digest"], date=when,
@@ -373,12 +376,12 @@ def _check_registry_domains(book: Book) -> None:
                 book.findings.append(Finding(
                     MEMBERS_PATH, "unknown-domain",
                     f"'{member.id}' is an expert of '{domain}', which is not a domain",
-                    None, f"Create content/{domain}/index.md, or fix the domain id."))
+                    None, fix=f"Create content/{domain}/index.md, or fix the domain id."))
     for domain in book.policy.domains:
         if domain not in book.domains:
             book.findings.append(Finding(
                 POLICY_PATH, "unknown-domain", f"the policy overrides '{domain}', which is not a "
-                "domain", None, f"Create content/{domain}/index.md, or remove the override."))
+                "domain", None, fix=f"Create content/{domain}/index.md, or remove the override."))
     for record in book.records:
         if record.chapter not in REGISTRY_FILES and record.chapter not in book.chapters \
                 and record.chapter not in book.invalid_chapters \

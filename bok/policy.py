@@ -117,6 +117,6 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
 
 
 def _either(unsigned: list[str], needed: int, signed: list[str]) -> str:
-    if needed == 1 and not signed:
+    if needed == 1 and not signed and len(unsigned) > 1:
         return "one of " + ", ".join(unsigned)
     return ", ".join(unsigned)

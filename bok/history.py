@@ -1,0 +1,431 @@
+"""Revision history of every chapter, read from Git in one pass.
+
+Per-file history plugins run several ``git`` processes for every page (each one
+costs ~15 ms even on a small repository), which adds up to seconds or minutes per
+build for a book of a few hundred chapters. This module is the only
+place in bok that runs git for history, and it does so with a constant number of
+processes however many chapters there are:
+
+1. ``git rev-parse`` answers "is this a repository, is it shallow, where is HEAD".
+2. ``git ls-tree`` lists the chapters that exist at HEAD (the keys of the result).
+3. ``git log -M --name-status -z`` lists every relevant commit with its changes;
+   renames are followed back in Python rather than with ``--follow`` (which only
+   works for a single path).
+
+We call :mod:`subprocess` directly instead of GitPython: one pipe per command,
+NUL-separated output that we parse ourselves, and no per-object overhead or
+background ``cat-file`` processes whose lifetime we would have to manage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path, PurePath
+
+__all__ = [
+    "History",
+    "HistoryParseError",
+    "Revision",
+    "blob_at",
+    "blobs_at",
+    "is_shallow",
+    "read_history",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Marks the start of each commit header in ``git log`` output. Headers are only
+#: ever looked for where a status letter could stand, and a status is never
+#: ``\x1e``, so file names or subjects containing it cannot confuse the parser.
+_COMMIT_MARK = b"\x1e"
+#: Full sha, short sha, strict ISO author date, author name/email (through
+#: .mailmap, so a contributor with two addresses is shown once), subject.
+_LOG_FORMAT = "%x1e%H%x00%h%x00%aI%x00%aN%x00%aE%x00%s"
+_HEADER_FIELDS = 6
+_STATUS_RE = re.compile(rb"[A-Z][0-9]*")
+
+#: Settings from the user's or system's git config that would change the output
+#: we parse. Forcing them keeps the parser independent of whoever runs bok.
+_CONFIG_OVERRIDES = (
+    "core.quotepath=off",
+    "color.ui=never",
+    "log.showSignature=false",
+    "log.follow=false",  # would apply when paths_under is a single file
+    "log.showRoot=true",
+)
+
+#: Variables that would point git at another repository than ``repo_root``
+#: (they are set, for instance, when bok runs from inside a git hook).
+_LOCATION_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+
+
+class HistoryParseError(RuntimeError):
+    """``git log`` printed something the parser does not understand.
+
+    Raised rather than guessed around: a silently wrong history (revisions
+    attributed to the wrong chapter) is worse than a failed build.
+    """
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One commit that touched a chapter.
+
+    ``path`` is the chapter's path *as of that commit*, which differs from the
+    current path for commits made before a rename; it is what :func:`blob_at`
+    needs to show that older version.
+    """
+
+    commit: str
+    short: str
+    date: datetime
+    author_name: str
+    author_email: str
+    subject: str
+    path: str
+    status: str
+
+
+@dataclass
+class History:
+    """Revisions of every chapter present at HEAD, newest first.
+
+    ``shallow`` tells callers the history is truncated (e.g. a CI checkout with
+    ``fetch-depth: 1``), so the oldest revision shown is not really the
+    chapter's creation. ``git_processes`` counts the git processes spawned; it
+    does not grow with the number of chapters, which the benchmark checks.
+    """
+
+    revisions: dict[str, list[Revision]] = field(default_factory=dict)
+    shallow: bool = False
+    git_processes: int = 0
+    #: Commit the history was read at, or None for an empty history.
+    head: str | None = None
+
+    def of(self, path: str | PurePath) -> list[Revision]:
+        """Revisions of the chapter currently at ``path`` (relative to the repo root).
+
+        Unknown paths give an empty list, so a page that is not committed yet
+        simply has no history instead of breaking the build.
+        """
+        key = path.as_posix() if isinstance(path, PurePath) else path
+        while key.startswith("./"):
+            key = key[2:]
+        return self.revisions.get(key, [])
+
+
+@dataclass
+class _Change:
+    status: str
+    path: str
+    old_path: str | None = None
+
+
+def _git_env() -> dict[str, str]:
+    """Environment for git: the caller's, minus anything that relocates the repo."""
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_ENV}
+    # Read-only commands should not take the index lock and race a user's git.
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    return env
+
+
+def _git_cmd(*args: str) -> list[str]:
+    cmd = ["git"]
+    for setting in _CONFIG_OVERRIDES:
+        cmd += ["-c", setting]
+    # Chapter prefixes are plain directory names, never glob patterns.
+    cmd.append("--literal-pathspecs")
+    cmd.extend(args)
+    return cmd
+
+
+def _run_git(
+    repo_root: Path, *args: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes] | None:
+    """Run one git command in ``repo_root``; None if git or the directory is missing."""
+    try:
+        return subprocess.run(
+            _git_cmd(*args),
+            cwd=repo_root,
+            env=_git_env(),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:  # git not installed, repo_root missing or not a directory
+        logger.warning("cannot run git in %s: %s", repo_root, exc)
+        return None
+
+
+def _decode_path(raw: bytes) -> str:
+    # surrogateescape round-trips names that are not valid UTF-8 back to the
+    # same bytes, so blob_at() can still find them.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _pathspecs(paths_under: Sequence[str]) -> list[str]:
+    """Turn ``("content/", "reviews/")`` into pathspecs; empty means the whole tree."""
+    specs = [p.strip("/") or "." for p in paths_under]
+    return ["--", *specs] if specs else ["--"]
+
+
+def _parse_log(out: bytes) -> list[tuple[list[bytes], list[_Change]]]:
+    """Split ``git log -z --name-status`` output into (header fields, changes).
+
+    With ``-z`` every header field, status and path is NUL-terminated; a commit's
+    file list starts with ``\\n`` and a rename is ``R<score>, old, new``. Merge
+    commits have no file list. Fields are consumed by position, so names and
+    subjects may contain any byte git allows.
+    """
+    tokens = out.split(b"\0")
+    commits: list[tuple[list[bytes], list[_Change]]] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if not tok:  # the empty string after the final NUL
+            i += 1
+            continue
+        if not tok.startswith(_COMMIT_MARK) or i + _HEADER_FIELDS > n:
+            raise HistoryParseError(f"expected a commit header, got {tok[:80]!r}")
+        header = [tok[1:], *tokens[i + 1 : i + _HEADER_FIELDS]]
+        i += _HEADER_FIELDS
+        changes: list[_Change] = []
+        if i < n and tokens[i].startswith(b"\n"):
+            tokens[i] = tokens[i][1:]
+            while i < n and tokens[i] and not tokens[i].startswith(_COMMIT_MARK):
+                status = tokens[i]
+                if not _STATUS_RE.fullmatch(status):
+                    raise HistoryParseError(f"bad status {status[:80]!r} in {header[0]!r}")
+                letter = status[:1].decode("ascii")
+                if letter in "RC":  # rename/copy: score, old path, new path
+                    if i + 2 >= n:
+                        raise HistoryParseError(f"truncated rename in {header[0]!r}")
+                    changes.append(
+                        _Change(letter, _decode_path(tokens[i + 2]), _decode_path(tokens[i + 1]))
+                    )
+                    i += 3
+                else:
+                    if i + 1 >= n:
+                        raise HistoryParseError(f"truncated change in {header[0]!r}")
+                    changes.append(_Change(letter, _decode_path(tokens[i + 1])))
+                    i += 2
+        commits.append((header, changes))
+    return commits
+
+
+def _follow(
+    head_paths: Iterable[str], commits: list[tuple[list[bytes], list[_Change]]]
+) -> dict[str, list[Revision]]:
+    """Attribute each change to the chapter it belongs to at HEAD.
+
+    Walks commits newest first keeping ``tracking``: the name each current
+    chapter had just after the commit being looked at. A rename moves that name
+    back to the old path (so chains a -> b -> c all end up under c); an add ends
+    it, so a path that was deleted and re-added starts fresh and older commits
+    of a reused name are not mixed in. Changes to paths nobody tracks (deleted
+    files) are ignored. Updates of one commit are applied together, so a commit
+    that swaps or rotates names is handled too.
+    """
+    revisions: dict[str, list[Revision]] = {p: [] for p in head_paths}
+    tracking: dict[str, str] = {p: p for p in revisions}
+    for header, changes in commits:
+        if not changes or not tracking:
+            continue
+        sha, short, date, name, email, subject = header
+        base: Revision | None = None
+        ended: list[str] = []
+        moved: dict[str, str] = {}
+        for change in changes:
+            key = tracking.get(change.path)
+            # A deletion of a tracked name can only come from a side branch whose
+            # deletion lost in a merge; the chapter lived on, so skip it.
+            if key is None or change.status == "D":
+                continue
+            if base is None:  # decode lazily: most commits touch no tracked chapter
+                base = Revision(
+                    commit=_decode_text(sha),
+                    short=_decode_text(short),
+                    date=datetime.fromisoformat(_decode_text(date)),
+                    author_name=_decode_text(name),
+                    author_email=_decode_text(email),
+                    subject=_decode_text(subject),
+                    path="",
+                    status="",
+                )
+            revisions[key].append(replace(base, path=change.path, status=change.status))
+            if change.status in ("A", "C"):
+                ended.append(change.path)
+            elif change.status == "R" and change.old_path is not None:
+                ended.append(change.path)
+                moved[change.old_path] = key
+        for path in ended:
+            tracking.pop(path, None)
+        for old_path, key in moved.items():
+            tracking.setdefault(old_path, key)
+    return revisions
+
+
+def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "reviews/")) -> History:
+    """Read the history of every file under ``paths_under`` at HEAD, in one ``git log``.
+
+    Paths are relative to ``repo_root``, which may also be a subdirectory of a
+    larger repository. A directory that is not a git repository, or one without
+    commits, gives an empty :class:`History` rather than an error so a fresh
+    book still builds. An empty ``paths_under`` means the whole tree. A
+    failing ``git log`` in a real repository raises :class:`RuntimeError`.
+
+    Known approximations: a file moved into ``paths_under`` from outside looks
+    like it was added then (git only pairs renames within the pathspec), and
+    merge commits are not listed (without ``-m`` git shows no files for them);
+    the commits on the merged branches are.
+    """
+    repo_root = Path(repo_root)
+    history = History()
+    # 1. Repository? Shallow? HEAD? One process; --verify -q HEAD exits 1 with
+    #    no sha when there are no commits yet.
+    proc = _run_git(
+        repo_root, "rev-parse", "--is-shallow-repository", "--show-prefix", "--verify", "-q", "HEAD"
+    )
+    if proc is None:
+        return history
+    history.git_processes += 1
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode not in (0, 1) or not lines:
+        _log_not_a_repo(repo_root, proc.stderr)
+        return history
+    history.shallow = lines[0].strip() == "true"
+    if proc.returncode != 0 or len(lines) < 3:
+        return history  # a repository without commits
+    head = lines[-1].strip()
+    history.head = head
+    pathspecs = _pathspecs(paths_under)
+
+    # 2. Which chapters exist at HEAD: only these become keys, so deleted files
+    #    and names that only existed in side branches never show up.
+    proc = _run_git(repo_root, "ls-tree", "-r", "-z", "--name-only", head, *pathspecs)
+    if proc is None:
+        return history
+    history.git_processes += 1
+    if proc.returncode != 0:
+        raise RuntimeError(f"git ls-tree failed in {repo_root}: {_decode_text(proc.stderr)}")
+    head_paths = [_decode_path(p) for p in proc.stdout.split(b"\0") if p]
+
+    # 3. Every commit touching those directories, newest first. --date-order
+    #    never shows a parent before its children, which _follow() relies on.
+    proc = _run_git(
+        repo_root,
+        "log",
+        "-M",
+        "--name-status",
+        "-z",
+        "--relative",
+        "--date-order",
+        "--no-color",
+        "--encoding=UTF-8",
+        f"--format={_LOG_FORMAT}",
+        head,
+        *pathspecs,
+    )
+    if proc is None:
+        return history
+    history.git_processes += 1
+    if proc.returncode != 0:
+        raise RuntimeError(f"git log failed in {repo_root}: {_decode_text(proc.stderr)}")
+    history.revisions = _follow(head_paths, _parse_log(proc.stdout))
+    return history
+
+
+def _log_not_a_repo(repo_root: Path, stderr: bytes) -> None:
+    message = _decode_text(stderr).strip()
+    # "not a git repository" is the normal case for a fresh book; anything else
+    # (e.g. "dubious ownership" in a CI container) deserves the user's attention.
+    level = logging.DEBUG if "not a git repository" in message else logging.WARNING
+    logger.log(level, "no git history for %s: %s", repo_root, message)
+
+
+def is_shallow(repo_root: Path) -> bool:
+    """True if ``repo_root`` is a shallow clone, i.e. its history is truncated."""
+    proc = _run_git(Path(repo_root), "rev-parse", "--is-shallow-repository")
+    return proc is not None and proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+
+def blobs_at(
+    repo_root: Path, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], bytes | None]:
+    """Contents of many ``(commit, path)`` pairs through ONE ``git cat-file --batch``.
+
+    ``path`` is relative to ``repo_root`` (as in :attr:`Revision.path`). Pairs
+    that do not name a file at that commit (missing commit or path, a
+    directory, a submodule) map to None, as does everything if ``repo_root``
+    is not a repository.
+    """
+    wanted = list(dict.fromkeys(pairs))
+    result: dict[tuple[str, str], bytes | None] = dict.fromkeys(wanted)
+    asked: list[tuple[tuple[str, str], bytes]] = []
+    for commit, path in wanted:
+        if not commit or not path or "\0" in commit + path or "\n" in commit:
+            continue
+        # "./" makes the path relative to the working directory (repo_root),
+        # like Revision.path, even when repo_root is a subdirectory of the repo.
+        asked.append(((commit, path), f"{commit}:./{path}".encode("utf-8", "surrogateescape")))
+    if not asked:
+        return result
+    # The batch protocol is line based. Only a name containing a newline needs
+    # NUL-terminated input (-z, git >= 2.38); older gits then answer None.
+    nul = any(b"\n" in request for _, request in asked)
+    sep = b"\0" if nul else b"\n"
+    args = ("cat-file", "--batch", "-z") if nul else ("cat-file", "--batch")
+    proc = _run_git(Path(repo_root), *args, stdin=b"".join(r + sep for _, r in asked))
+    if proc is None or proc.returncode != 0:
+        return result
+    out, pos = proc.stdout, 0
+    for pair, request in asked:
+        # Unknown names are echoed back as "<request> missing" (or "ambiguous");
+        # matching the exact echo keeps us in step even if the name has a newline.
+        echo = next(
+            (
+                e
+                for e in (request + b" missing\n", request + b" ambiguous\n")
+                if out.startswith(e, pos)
+            ),
+            None,
+        )
+        if echo is not None:
+            pos += len(echo)
+            continue
+        end = out.find(b"\n", pos)
+        parts = out[pos:end].split(b" ") if end >= 0 else []
+        if len(parts) != 3 or not parts[2].isdigit():  # "<oid> <type> <size>"
+            raise HistoryParseError(f"unexpected git cat-file answer {out[pos : pos + 80]!r}")
+        size = int(parts[2])
+        content = out[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1  # the content is followed by a newline
+        if parts[1] == b"blob":  # trees (directories) and submodules are not files
+            result[pair] = content
+    return result
+
+
+def blob_at(repo_root: Path, commit: str, path: str) -> bytes | None:
+    """Content of ``path`` at ``commit``, e.g. to show an older endorsed revision.
+
+    For more than one file use :func:`blobs_at`, which needs a single process.
+    """
+    return blobs_at(repo_root, [(commit, path)])[(commit, path)]
