@@ -315,8 +315,15 @@ def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
                     severity=WARNING, fix="Move or delete the file."))
             continue
         record = load_record(tree, path, book.findings)
-        if record is not None:
-            book.records.append(record)
+        if record is None:
+            continue
+        if record.signed_for != record.chapter and tree.exists(record.signed_for):
+            book.findings.append(Finding(
+                path, "record-copied", f"this record was signed for {record.signed_for}, which "
+                "still exists; a record cannot be copied to another chapter",
+                fix="Delete the copy; the member reviews this chapter with bok."))
+            continue
+        book.records.append(record)
 
 
 def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None:
