@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, clock
 from .errors import BokError
 
 FORMATS = click.Choice(["text", "json", "github"])
@@ -49,25 +49,13 @@ def cli(ctx: click.Context, directory: Path) -> None:
     ctx.obj = Context(directory.resolve())
 
 
-def _today():
-    """The day bok works as of; BOK_TODAY=YYYY-MM-DD pins it (examples, reproducible builds)."""
-    import datetime as dt
-    pinned = os.environ.get("BOK_TODAY")
-    if pinned:
-        try:
-            return dt.date.fromisoformat(pinned)
-        except ValueError:
-            raise click.BadParameter(f"BOK_TODAY={pinned!r} is not a date YYYY-MM-DD") from None
-    return dt.date.today()
-
-
 def _run_check(root: Path, base: str | None, strict: bool):
     from .gate import check
     from .revisions import earlier_endorsed
     if not (root / "content").is_dir() and not (root / "reviews").is_dir():
         raise BokError(f"{root} is not a book: no content/ or reviews/ folder "
                        "(start one with 'bok init', or pass -C DIR)")
-    result = check(root, base=base, today=_today(), earlier=earlier_endorsed(root))
+    result = check(root, base=base, today=clock.today(), earlier=earlier_endorsed(root))
     return result.strict() if strict else result
 
 
@@ -203,7 +191,7 @@ def _review_command(verdict: str, summary: str, example: str):
         from .authoring import review
         if verdict == "object" and not message.strip():
             raise click.UsageError("an objection needs a reason: -m 'what must change'")
-        written = review(ctx.root, path, verdict, member, key, message, _today())
+        written = review(ctx.root, path, verdict, member, key, message, clock.today())
         click.echo(f"wrote {written.relative_to(ctx.root).as_posix()}")
 
     command.__doc__ = f"""{summary}
@@ -243,6 +231,49 @@ def mv(ctx: Context, old: str, new: str) -> None:
     from .authoring import move_chapter
     for src, dst in move_chapter(ctx.root, old, new):
         click.echo(f"moved {src} -> {dst}")
+
+
+@cli.command()
+@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the site (default: site/ in the book).")
+@click.option("--drafts", is_flag=True,
+              help="Include chapters that are not endorsed, under a 'draft' banner (preview).")
+@click.option("--no-history", is_flag=True,
+              help="Build without Git history (pages say so); needed in a shallow clone.")
+@click.option("--strict", is_flag=True, help="Fail on any MkDocs warning.")
+@pass_ctx
+def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
+          strict: bool) -> None:
+    """Build the book's site: endorsed chapters only, with attribution and history.
+
+    The build is atomic: it writes into a temporary folder and replaces the site only when
+    everything succeeded, so a failed build leaves the previous site exactly as it was.
+
+    \b
+    Examples:
+      bok build
+      bok build --site-dir public --no-history
+    """
+    from .publish import build_site
+    target = build_site(ctx.root, site_dir, drafts=drafts, with_history=not no_history,
+                        strict=strict)
+    click.echo(f"built the site into {target}")
+
+
+@cli.command()
+@click.option("--drafts", is_flag=True, help="Include chapters that are not endorsed.")
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True,
+              metavar="IP:PORT", help="Address to serve on.")
+@pass_ctx
+def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
+    """Preview the site locally, rebuilding on every change (like mkdocs serve).
+
+    \b
+    Example:
+      bok serve --drafts
+    """
+    from .publish import serve as serve_site
+    serve_site(ctx.root, drafts, dev_addr)
 
 
 def main() -> None:
