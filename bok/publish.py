@@ -7,6 +7,7 @@ only when the whole build succeeded.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -14,6 +15,33 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import BokError
+
+
+class _Errors(logging.Handler):
+    """Collects MkDocs' error messages: its exceptions only say 'Aborted with a BuildError!'."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _mkdocs_errors():
+    """Turn any MkDocs failure into one BokError carrying MkDocs' own messages."""
+    from mkdocs import exceptions
+    handler = _Errors()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    try:
+        yield
+    except exceptions.MkDocsException as exc:
+        detail = "; ".join(handler.messages) or str(exc)
+        raise BokError(f"the site build failed: {detail}") from None
+    finally:
+        logger.removeHandler(handler)
 
 
 @contextmanager
@@ -32,15 +60,15 @@ def _environment(drafts: bool, with_history: bool):
 
 
 def _load_config(root: Path, **overrides):
-    from mkdocs import exceptions
     from mkdocs.config import load_config
     config_file = root / "mkdocs.yml"
     if not config_file.is_file():
         raise BokError(f"{config_file} not found; a book needs an mkdocs.yml (bok init writes one)")
     try:
-        config = load_config(str(config_file), **overrides)
-    except exceptions.ConfigurationError as exc:
-        raise BokError(f"mkdocs.yml: {exc}") from None
+        with _mkdocs_errors():
+            config = load_config(str(config_file), **overrides)
+    except BokError as exc:
+        raise BokError(f"mkdocs.yml: {exc.message}") from None
     if "bok" not in config.plugins:
         raise BokError("mkdocs.yml does not enable the bok plugin, so the site would publish "
                        "chapters nobody endorsed; add 'plugins: [bok, search]'")
@@ -50,7 +78,6 @@ def _load_config(root: Path, **overrides):
 def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
                with_history: bool = True, strict: bool = False) -> Path:
     """Build the book at ``root`` into ``site_dir``; the old site stays if anything fails."""
-    from mkdocs import exceptions
     from mkdocs.commands.build import build
 
     root = root.resolve()
@@ -60,11 +87,11 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
     try:
         with _environment(drafts, with_history):
             config = _load_config(root, site_dir=str(staging), strict=strict)
-            try:
+            with _mkdocs_errors():
                 build(config)
-            except exceptions.MkDocsException as exc:
-                raise BokError(f"the site build failed: {exc}; the previous site is untouched"
-                               ) from None
+    except BokError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BokError(f"{exc.message} (the previous site is untouched)") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -1,0 +1,326 @@
+"""The published site: real books in real Git repositories, built with MkDocs, asserted on the
+HTML a reader gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bok.errors import BokError
+from bok.publish import build_site
+
+from .conftest import TODAY
+
+ABS = "content/brakes/abs.md"
+DRUMS = "content/brakes/drums.md"
+MKDOCS = """site_name: Test Book
+docs_dir: content
+repo_url: https://example.invalid/book
+theme:
+  name: material
+  features: [navigation.prune]
+plugins:
+  - bok
+  - search
+  - tags
+"""
+
+
+@pytest.fixture
+def book(repo, monkeypatch):
+    monkeypatch.setenv("BOK_TODAY", TODAY)
+    repo.write("mkdocs.yml", MKDOCS)
+    return repo
+
+
+def build(repo, **options) -> Path:
+    site = repo.root / "site"
+    build_site(repo.root, site, **options)
+    return site
+
+
+def page(site: Path, src: str) -> str:
+    """The HTML of the page built from content/<src>.md (directory URLs)."""
+    return (site / src / "index.html").read_text(encoding="utf-8")
+
+
+def article(html: str) -> str:
+    return re.search(r"<article.*?</article>", html, re.S).group(0)
+
+
+def search_text(site: Path) -> str:
+    return (site / "search" / "search_index.json").read_text(encoding="utf-8")
+
+
+def test_endorsed_chapter_shows_attribution_notes_and_history(book):
+    book.chapter(ABS, title="Bleeding ABS units", body="Open the **bleeder** valve.\n",
+                 extra="tags: [hydraulics]\nsummary: How we bleed ABS units.\n")
+    book.commit("Draft the ABS chapter", date="2026-03-01T09:00:00+00:00")
+    book.endorse_fully(ABS)
+    book.commit("Endorse the ABS chapter")
+    site = build(book)
+    html = article(page(site, "brakes/abs"))
+    assert "Bleeding ABS units" in html and "<strong>bleeder</strong>" in html
+    assert 'href="../../members/alice/"' in html and "Alice Martin" in html
+    assert "Bob Okafor" in html and "Carol Lin" in html and TODAY in html
+    assert 'href="#review-notes"' in html and "Reviewed by bob." in html
+    assert "Re-validate by</strong> 2027-11-22" in html
+    assert "Draft the ABS chapter" in html and "2026-03-01" in html
+    assert "https://example.invalid/book/commit/" in html
+    assert "✓ endorsed" in html
+    assert "hydraulics" in html
+    assert "Bleeding ABS units" in search_text(site)
+
+
+def test_unendorsed_and_drafts_are_absent_everywhere(book):
+    book.chapter(ABS, title="Endorsed one")
+    book.endorse_fully(ABS)
+    book.chapter(DRUMS, title="Never endorsed", body="zebra velvet procedure\n")
+    book.chapter("content/brakes/wip.md", title="Work in progress", body="quince draft text\n",
+                 extra="draft: true\n")
+    book.commit("three chapters")
+    site = build(book)
+    assert (site / "brakes/abs/index.html").is_file()
+    assert not (site / "brakes/drums").exists() and not (site / "brakes/wip").exists()
+    everything = "".join(p.read_text(errors="ignore") for p in site.rglob("*")
+                         if p.is_file() and p.suffix in (".html", ".json", ".xml"))
+    for phrase in ("Never endorsed", "zebra velvet", "Work in progress", "quince draft"):
+        assert phrase not in everything, phrase
+    preview = build(book, drafts=True)
+    html = page(preview, "brakes/drums")
+    assert "Draft, not endorsed" in html and "zebra velvet procedure" in html
+    assert "Draft, not endorsed" not in page(preview, "brakes/abs")
+
+
+def test_newest_endorsed_revision_is_shown_when_head_is_not(book):
+    book.chapter(ABS, title="ABS v1", body="The endorsed procedure.\n")
+    book.commit("v1", date="2026-02-01T09:00:00+00:00")
+    book.endorse_fully(ABS)
+    book.commit("endorse v1", date="2026-02-02T09:00:00+00:00")
+    book.chapter(ABS, title="ABS v2", body="An unreviewed rewrite.\n")
+    book.commit("v2 pushed past the gate", date="2026-03-01T09:00:00+00:00")
+    site = build(book)
+    html = article(page(site, "brakes/abs"))
+    assert "The endorsed procedure." in html and "ABS v1" in html
+    assert "unreviewed rewrite" not in html and "ABS v2" not in html.split("Revision history")[0]
+    assert "A newer revision awaits review" in html
+    assert "✓ endorsed, shown" in html and "v2 pushed past the gate" in html
+    assert "unreviewed rewrite" not in search_text(site)
+
+
+def test_lapsed_endorsements_stay_published_with_a_notice(book, monkeypatch):
+    book.chapter(ABS, title="Old practice")
+    book.endorse_fully(ABS, today="2024-06-01")
+    book.commit("old")
+    monkeypatch.setenv("BOK_TODAY", "2026-01-01")
+    html = article(page(build(book), "brakes/abs"))
+    assert "Due for re-validation" in html and "lapsed on 2025-06-01" in html
+
+
+def test_member_and_domain_pages_list_the_right_chapters(book):
+    book.chapter(ABS, title="ABS bleeding", authors="[alice]")
+    book.endorse_fully(ABS, reviewers=("bob", "carol"))
+    book.chapter("content/engines/oil.md", title="Oil changes", authors="[dave]",
+                 extra="type: lesson\n")
+    book.write("reviews/policy.yml", "domains:\n  engines: {endorsements: 1}\n")
+    book.review("sign", "content/engines/oil.md", "dave")
+    book.review("endorse", "content/engines/oil.md", "carol")
+    book.chapter(DRUMS, title="Unendorsed drums", authors="[alice]")
+    book.commit("chapters")
+    site = build(book)
+    alice = article(page(site, "members/alice"))
+    assert "ABS bleeding" in alice and "Unendorsed drums" not in alice
+    assert "Expert in" in alice and "Steward" in alice
+    carol = article(page(site, "members/carol"))
+    written, endorsed = carol.split("Chapters endorsed")
+    assert "ABS bleeding" not in written and "ABS bleeding" in endorsed
+    assert "Oil changes" in endorsed
+    brakes = article(page(site, "brakes"))
+    assert "All about brakes." in brakes and "ABS bleeding" in brakes
+    assert "Oil changes" not in brakes and "Unendorsed drums" not in brakes
+    assert "Bob Okafor" in brakes  # an expert of the domain
+    engines = article(page(site, "engines"))
+    assert re.search(r"<h2[^>]*>Lesson", engines) and "Oil changes" in engines
+
+
+VECTORS = """\
+<script>alert('body')</script>
+
+<img src=x onerror="alert('img')">
+
+[click](https://example.invalid){: onclick="alert('attr')" }
+
+[js](javascript:alert('link'))
+
+[tab](jav&#x09;ascript:alert('tab'))
+
+![data](data:image/svg+xml;base64,PHN2Zz4=)
+
+<iframe src="https://evil.invalid"></iframe>
+
+<object data="x.swf"></object>
+
+<form action="https://evil.invalid"><input name=a></form>
+
+<base href="https://evil.invalid/">
+
+<meta http-equiv="refresh" content="0;url=https://evil.invalid">
+
+<a href="https://example.invalid" onmouseover="alert('a')">hover</a>
+"""
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def _assert_inert(html: str, content_only: bool = True) -> None:
+    """No vector survives. On a whole page the theme's own scripts and search form are
+    expected; none of them may carry our payloads."""
+    parser = _Tags()
+    parser.feed(html)
+    banned = {"iframe", "object", "embed", "base"} | ({"form", "script"} if content_only
+                                                      else set())
+    for tag, attrs in parser.tags:
+        assert tag not in banned, (tag, attrs)
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        for name in ("href", "src", "action", "formaction"):
+            value = re.sub(r"\s", "", attrs.get(name, "")).lower()
+            assert not value.startswith(("javascript:", "data:", "vbscript:")), (tag, attrs)
+        if tag == "meta":
+            assert "http-equiv" not in attrs or attrs["http-equiv"].lower() != "refresh"
+        if tag == "script":
+            assert not attrs.get("src", "").startswith("http"), attrs
+    assert not any("alert(" in script for script in parser.scripts)
+
+
+def test_no_script_reaches_a_reader_even_if_the_check_missed_it(book, monkeypatch):
+    """Defence in depth: pretend bok check missed every vector; the build still strips them."""
+    monkeypatch.setattr("bok.sanitize.unsafe_constructs", lambda text: [])
+    book.chapter(ABS, title="Vectors", body=VECTORS)
+    book.endorse_fully(ABS)
+    book.commit("vectors")
+    html = article(page(build(book), "brakes/abs"))
+    assert "Vectors" in html and "hover" in html
+    _assert_inert(html)
+
+
+def test_check_reports_the_vectors_at_review_time(book):
+    book.chapter(ABS, title="Vectors", body=VECTORS)
+    data = book.check_json()
+    unsafe = [f for f in data["findings"] if f["rule"] == "unsafe-html" and f["path"] == ABS]
+    assert len(unsafe) >= 10
+
+
+def test_front_matter_registry_records_and_commits_are_escaped(book):
+    xss = "<img src=x onerror=alert(1)>"
+    book.write("content/brakes/index.md",
+               f'---\ntitle: "Brakes {xss}"\ndescription: "{xss}"\n---\n')
+    book.members(extra="")
+    book.write("reviews/members.yml", book.read("reviews/members.yml").replace(
+        "name: Bob Okafor", f'name: "Bob {xss}"'))
+    book.chapter(ABS, title="Safe title", extra="tags: [\"<script>x</script>\"]\n")
+    book.review("sign", ABS, "alice")
+    book.review("endorse", ABS, "bob", message=f"Looks fine {xss} <script>alert(2)</script>")
+    book.review("endorse", ABS, "carol")
+    book.commit(f"commit subject {xss}")
+    site = build(book)
+    for built in site.rglob("*.html"):
+        _assert_inert(built.read_text(encoding="utf-8"), content_only=False)
+    assert "Looks fine" in page(site, "brakes/abs")
+
+
+def test_failed_build_leaves_the_previous_site(book):
+    book.chapter(ABS, title="ABS")
+    book.endorse_fully(ABS)
+    book.commit("abs")
+    site = build(book)
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    book.write("mkdocs.yml", MKDOCS.replace("name: material", "name: no-such-theme"))
+    with pytest.raises(BokError) as failure:
+        build(book)
+    assert "previous site" in str(failure.value) or "mkdocs.yml" in str(failure.value)
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in site.parent.iterdir() if ".building-" in p.name]
+
+
+def test_missing_plugin_fails_closed(book):
+    book.write("mkdocs.yml", MKDOCS.replace("  - bok\n", ""))
+    with pytest.raises(BokError, match="does not enable the bok plugin"):
+        build(book)
+
+
+def test_shallow_clone_is_reported_with_the_fix(book, tmp_path):
+    book.chapter(ABS, title="ABS")
+    book.endorse_fully(ABS)
+    book.commit("abs")
+    book.commit("second")
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{book.root}", str(clone)],
+                   check=True)
+    with pytest.raises(BokError, match="fetch-depth: 0"):
+        build_site(clone, clone / "site")
+    build_site(clone, clone / "site", with_history=False)
+    html = (clone / "site/brakes/abs/index.html").read_text()
+    assert "Revision history is not available" in html
+
+
+def test_cli_build_reports_errors_in_one_line(book):
+    book.write("mkdocs.yml", "site_name: [unclosed\n")
+    result = book.bok("build")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "mkdocs.yml" in result.output
+
+
+def test_symbolic_links_are_never_published(book, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("TOP SECRET")
+    book.chapter(ABS, title="ABS")
+    book.endorse_fully(ABS)
+    os.symlink(outside / "secret.txt", book.root / "content/brakes/secret.txt")
+    os.symlink(outside, book.root / "content/brakes/linked")
+    book.commit("links")
+    site = build(book)
+    assert not list(site.rglob("secret.txt"))
+    assert not (site / "brakes/linked").exists()
+
+
+def test_pages_stay_small_with_navigation_prune(book):
+    for index in range(20):
+        path = f"content/brakes/c{index:02d}.md"
+        book.chapter(path, title=f"Brakes chapter {index}")
+        book.endorse_fully(path)
+        path = f"content/engines/e{index:02d}.md"
+        book.chapter(path, title=f"Engines chapter {index}", authors="[dave]")
+        book.endorse_fully(path, authors=("dave",), reviewers=("carol",))
+    book.write("reviews/policy.yml", "domains:\n  engines: {endorsements: 1}\n")
+    book.commit("forty chapters")
+    site = build(book)
+    html = page(site, "brakes/c00")
+    assert "Brakes chapter 19" in html  # siblings are in the navigation
+    assert "Engines chapter" not in html  # other sections are pruned away
+    data = json.loads(search_text(site))
+    assert any(doc["title"] == "Engines chapter 7" for doc in data["docs"])
