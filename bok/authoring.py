@@ -13,7 +13,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from . import sshsig
+from . import schema, sshsig
 from .errors import BokError
 from .loading import load_book
 from .model import (
@@ -31,6 +31,7 @@ from .trees import WorkTree
 
 TEMPLATES = resources.files("bok") / "templates"
 BOOK_TEMPLATES = ".bok/templates"
+SCHEMAS = ".bok/schemas"  # JSON Schemas for editors; members.yml and policy.yml point here
 
 
 def git_config(root: Path, key: str) -> str | None:
@@ -74,7 +75,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     files["reviews/members.yml"] = files["reviews/members.yml"].replace(
         "members:\n  {}\n", "members: {}\n")
     files["mkdocs.yml"] = files["mkdocs.yml"].replace("{site_name}", site_name)
-    clashes = [p for p in files if (target / p).exists()]
+    clashes = [p for p in [*files, SCHEMAS] if (target / p).exists()]
     if clashes:
         raise BokError(f"refusing to overwrite existing files in {target}: {', '.join(clashes)}")
     for path, text in files.items():
@@ -82,6 +83,8 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     made = list(files)
+    for path in schema.write_json_schemas(target / SCHEMAS):
+        made.append(path.relative_to(target).as_posix())
     readme_path = target / "README.md"
     if readme_path.exists():
         current = readme_path.read_text(encoding="utf-8")

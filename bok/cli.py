@@ -276,6 +276,44 @@ def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
     serve_site(ctx.root, drafts, dev_addr)
 
 
+@cli.command("codeowners")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write it (default: the existing CODEOWNERS, else .github/CODEOWNERS).")
+@click.option("--check", "only_check", is_flag=True,
+              help="Write nothing; exit 1 if the committed file is out of date.")
+@pass_ctx
+def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> None:
+    """Write CODEOWNERS from the registry, so GitHub requests the right reviewers.
+
+    Each domain's folders (content/<domain>/, reviews/<domain>/) are owned by its experts'
+    GitHub logins ('github:' in reviews/members.yml); the registry, the policy and .github/ by
+    the stewards. bok check warns when the committed file no longer matches.
+
+    \b
+    Examples:
+      bok codeowners
+      bok codeowners --check
+    """
+    from . import codeowners
+    from .loading import load_book
+    from .trees import WorkTree
+    book = load_book(WorkTree(ctx.root))
+    errors = [f for f in book.findings if f.is_error and f.path == "reviews/members.yml"]
+    if errors:
+        raise BokError(f"fix reviews/members.yml first: {errors[0]}")
+    text = codeowners.render(book.registry, list(book.domains))
+    existing = codeowners.committed(ctx.root)
+    if only_check:
+        if existing is None or existing[1] != text:
+            raise BokError("CODEOWNERS is missing or out of date; run 'bok codeowners'")
+        click.echo(f"{existing[0]} matches the registry")
+        return
+    target = output or ctx.root / (existing[0] if existing else codeowners.LOCATIONS[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
 def main() -> None:
     """Entry point: no traceback reaches a user (BOK_DEBUG=1 shows it, for bug reports)."""
     try:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import policy
+from . import codeowners, policy
 from .errors import WARNING, Finding
 from .loading import load_book, load_record
 from .model import (
@@ -94,6 +94,7 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
                                     fix="The member must sign it again with bok."))
     for status in statuses.values():
         findings.extend(status.findings)
+    findings.extend(_codeowners(root, book))
     if trust is None:
         findings.extend(_unendorsed(book, statuses, changed=None))
     else:
@@ -103,6 +104,20 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         findings.extend(_record_changes(book, tree, trust))
     findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
     return result
+
+
+def _codeowners(root: Path, book: Book) -> list[Finding]:
+    """A committed CODEOWNERS that no longer matches the registry asks the wrong people."""
+    found = codeowners.committed(root)
+    if found is None:
+        return []
+    location, text = found
+    if text == codeowners.render(book.registry, list(book.domains)):
+        return []
+    return [Finding(location, "codeowners-stale",
+                    "CODEOWNERS does not match reviews/members.yml, so GitHub requests reviews "
+                    "from the wrong people", severity=WARNING,
+                    fix="Run 'bok codeowners' and commit the result.")]
 
 
 def _unendorsed(book: Book, statuses: dict[str, Status], changed: set[str] | None

@@ -54,13 +54,12 @@ class Nested(Kind):
 
 
 class Text(Kind):
-    json = {"type": "string"}
-
     def __init__(self, pattern: re.Pattern[str] | None = None, what: str = "text"):
         self.pattern = pattern
         self.what = what
+        self.json = {"type": "string", "minLength": 1}
         if pattern is not None:
-            self.json = {"type": "string", "pattern": pattern.pattern}
+            self.json["pattern"] = pattern.pattern
 
     def convert(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -275,3 +274,48 @@ RECORD = Schema("review record", {
     "signature": Option(Text(what="an armored SSH signature"), required=True,
                         help="the SSHSIG signature written by bok"),
 })
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas for editors, made from the declarations above so they never drift."""
+    def document(title: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
+                **body}
+
+    policy = POLICY.json_schema()
+    policy["properties"]["domains"] = {
+        "type": "object", "description": POLICY.options["domains"].help,
+        "propertyNames": {"pattern": IDENTIFIER.pattern},
+        "additionalProperties": DOMAIN_POLICY.json_schema()}
+    members = {
+        "type": "object",
+        "properties": {"members": {
+            "type": "object", "description": MEMBERS_FILE.options["members"].help,
+            "propertyNames": {"pattern": IDENTIFIER.pattern},
+            "additionalProperties": MEMBER.json_schema()}},
+        "required": ["members"], "additionalProperties": False}
+    return {
+        "chapter": document("bok chapter front matter", CHAPTER.json_schema()),
+        "domain": document("bok domain page front matter", DOMAIN.json_schema()),
+        "members": document("bok reviews/members.yml", members),
+        "policy": document("bok reviews/policy.yml", policy),
+        "record": document("bok review record front matter", RECORD.json_schema()),
+    }
+
+
+def write_json_schemas(folder: Any) -> list[Any]:
+    """Write ``<name>.schema.json`` files into ``folder`` (a pathlib.Path)."""
+    import json
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in json_schemas().items():
+        path = folder / f"{name}.schema.json"
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # python -m bok.schema: refresh the schemas shipped in the package
+    from pathlib import Path
+    for path in write_json_schemas(Path(__file__).parent / "schemas"):
+        print(f"wrote {path}")
