@@ -234,14 +234,15 @@ def _review_notes(ctx: _Context, chapter: Chapter, status: Status, src: str) -> 
     notes = []
     for record in sorted(ctx.book.records_for(chapter.path), key=lambda r: (r.date, r.member)):
         verification = ctx.verifications.get(record.path)
-        if not (verification and verification.valid) or not record.comments.strip():
+        if not (verification and verification.valid):
             continue
         if record.verdict not in ("endorse", "object"):
             continue
         verb = "endorsed" if record.verdict == "endorse" else "objected"
         current = "" if record.digest == chapter.digest else " (an earlier revision)"
         who = link(member_page(record.member), src, _member_name(ctx.book, record.member))
-        quoted = "\n".join("> " + line for line in record.comments.strip().splitlines())
+        comments = record.comments.strip() or "*No comments.*"
+        quoted = "\n".join("> " + line for line in comments.splitlines())
         notes.append(f"**{who}** {verb} on {_date(record.date)}{current}:\n\n{quoted}\n")
     if not notes:
         return ""

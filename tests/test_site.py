@@ -75,7 +75,24 @@ def test_endorsed_chapter_shows_attribution_notes_and_history(book):
     assert "https://example.invalid/book/commit/" in html
     assert "✓ endorsed" in html
     assert "hydraulics" in html
-    assert "Bleeding ABS units" in search_text(site)
+    index = json.loads(search_text(site))
+    doc = next(d for d in index["docs"] if d["location"] == "brakes/abs/")
+    assert doc["title"] == "Bleeding ABS units"
+    assert "Alice Martin" in doc["text"] and "hydraulics" in doc["text"]  # authors, tags
+    tags = (site / "tags" / "index.html").read_text()
+    assert "hydraulics" in tags and "brakes/abs/" in tags
+
+
+def test_history_follows_renames(book):
+    book.chapter(ABS, title="ABS")
+    book.commit("first words", date="2026-01-05T09:00:00+00:00")
+    book.endorse_fully(ABS)
+    book.commit("endorse")
+    assert book.bok("mv", ABS, "content/brakes/abs-bleeding.md").exit_code == 0
+    book.commit("rename the chapter", date="2026-02-05T09:00:00+00:00")
+    html = article(page(build(book), "brakes/abs-bleeding"))
+    assert "first words" in html and "rename the chapter" in html
+    assert "2026-01-05" in html and not (book.root / "site/brakes/abs").exists()
 
 
 def test_unendorsed_and_drafts_are_absent_everywhere(book):
