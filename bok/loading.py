@@ -57,6 +57,7 @@ def load_book(tree: Tree, trust: Tree | None = None) -> Book:
         data = tree.read(path)
         if data is not None:
             book.file_digests[path] = content_digest(data)
+    _load_home(tree, book)
     _load_domains(tree, entries, book)
     _load_chapters(tree, entries, book)
     _load_records(tree, entries, book)
@@ -213,6 +214,30 @@ def _unsafe_text(path: str, values: dict, lines: dict, book: Book) -> bool:
                     path, "unsafe-html", f"'{key}' contains {description}", lines.get((key,)),
                     fix=f"'{key}' is plain text; remove the markup."))
     return found
+
+
+def _load_home(tree: Tree, book: Book) -> None:
+    """content/index.md may go without front matter; what it holds must still be safe."""
+    path = f"{CONTENT}/index.md"
+    data = tree.read(path)
+    if data is None:
+        return
+    try:
+        text = document.decode(data)
+        if text.startswith(document.DELIMITER):
+            doc = document.parse(data)
+            values, problems = schema.HOME.validate(doc.meta, doc.lines)
+            _add(book.findings, path, problems)
+            _unsafe_text(path, values, doc.lines, book)
+            body, first = doc.body, doc.body_line
+        else:
+            body, first = text, 1
+    except FileProblem as problem:
+        book.findings.append(problem.finding(path))
+        return
+    for line, description in sanitize.unsafe_constructs(body):
+        book.findings.append(Finding(path, "unsafe-html", f"the page contains {description}",
+                                     first + line - 1, fix="Remove it."))
 
 
 def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:

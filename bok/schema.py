@@ -224,6 +224,11 @@ DOMAIN = Schema("domain page front matter", {
     "description": Option(Text(), default="", help="what this community of practice covers"),
 })
 
+HOME = Schema("home page front matter", {
+    "title": Option(Text(), default="Home", help="the book's home page title"),
+    "description": Option(Text(), default="", help="what this book is about"),
+})
+
 MEMBER = Schema("member", {
     "name": Option(Text(), required=True, help="the member's full name"),
     "email": Option(Text(re.compile(r"^[^@\s]+@[^@\s]+$"), "an email address"), default=None,

@@ -177,3 +177,12 @@ def test_chapter_in_subfolder_of_domain(repo):
     data = repo.check_json()
     chapter = next(c for c in data["chapters"] if c["path"] == "content/brakes/abs/pumps.md")
     assert chapter["domain"] == "brakes"
+
+
+def test_home_page_is_validated_too(repo):
+    repo.write("content/index.md", "---\ntitle: Home\ntitle: Again\n---\n# Home\n")
+    data = repo.check_json()
+    assert findings(data, "duplicate-key", "content/index.md")[0]["line"] == 3
+    repo.write("content/index.md", "# Home\n\n<script>alert(1)</script>\n")
+    data = repo.check_json()
+    assert findings(data, "unsafe-html", "content/index.md")[0]["line"] == 3
