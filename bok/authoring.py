@@ -67,7 +67,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     member_id = re.sub(r"[^a-z0-9_-]", "-", (email or "").split("@")[0].lower()).strip("-")
     if name and email and member_id:
         keys = f"\n    keys:\n      - {key_line}" if key_line else "\n    keys: []"
-        member = (f"  {member_id}:\n    name: {name}\n    email: {email}{keys}\n"
+        member = (f"  {member_id}:\n    name: {_yaml_text(name)}\n    email: {email}{keys}\n"
                   f"    expert_in: [handbook]\n    steward: true\n")
     else:
         member = "  {}\n"

@@ -197,7 +197,7 @@ def _review_command(verdict: str, summary: str, example: str):
     command.__doc__ = f"""{summary}
 
     The record is written to reviews/<domain>/<slug>/<member>.md, signed with ssh-keygen
-    (ssh-agent, passphrases and hardware keys work) over the chapter's exact content.
+    (ssh-agent and passphrases work) over the chapter's exact content.
 
     \b
     Example:

@@ -43,6 +43,7 @@ class Result:
     verifications: dict[str, Verification]  # by record path
     findings: list[Finding] = field(default_factory=list)
     base: str | None = None
+    base_commit: str | None = None  # the base, resolved to a commit
 
     @property
     def ok(self) -> bool:
@@ -85,15 +86,19 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
     trust = GitTree(root, base) if base else None
     book = load_book(tree, trust)
     statuses, verifications = evaluate_book(book, today, earlier=earlier)
-    result = Result(book, statuses, verifications, list(book.findings), base)
+    result = Result(book, statuses, verifications, list(book.findings), base,
+                    trust.commit if trust else None)
     findings = result.findings
+    new_records = _new_records(book, tree, trust) if trust is not None else set()
     for v in verifications.values():
         if not v.valid:
-            findings.append(Finding(v.record.path, "bad-signature",
-                                    f"record does not verify: {v.reason}",
-                                    fix="The member must sign it again with bok."))
+            findings.append(_verification_finding(v, v.record.path in new_records))
     for status in statuses.values():
-        findings.extend(status.findings)
+        for finding in status.findings:
+            # A misplaced verdict blocks the change that adds it; an old one only stops counting
+            # (a member may have left a domain since).
+            new = finding.path in new_records
+            findings.append(finding if new else finding.as_warning())
     findings.extend(_codeowners(root, book))
     if trust is None:
         findings.extend(_unendorsed(book, statuses, changed=None))
@@ -104,6 +109,31 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         findings.extend(_record_changes(book, tree, trust))
     findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
     return result
+
+
+def _verification_finding(v: Verification, new: bool) -> Finding:
+    """Forgery is always an error; a sound signature by a signer who is not (or no longer)
+    registered is an error only where the change under review adds it."""
+    path = v.record.path
+    if not v.unregistered:
+        return Finding(path, "bad-signature", f"record does not verify: {v.reason}",
+                       fix="Delete it; the member signs again with bok.")
+    if new:
+        return Finding(path, "bad-signature", f"record does not verify: {v.reason}",
+                       fix="The gate trusts the base's registry: register the member or key "
+                           "in reviews/members.yml in a pull request of its own first.")
+    return Finding(path, "signer-not-registered", f"record no longer counts: {v.reason}",
+                   severity=WARNING,
+                   fix="A member left or a key was replaced; the chapter needs a new "
+                       "endorsement from a current expert.")
+
+
+def _new_records(book: Book, tree: WorkTree, trust: GitTree) -> set[str]:
+    """Records that the change adds or alters (compared with the base revision)."""
+    paths = [r.path for r in book.records]
+    trust.prefetch([p for p in paths if p in trust.blobs])
+    return {p for p in paths if trust.read(p) is None
+            or content_digest(trust.read(p)) != content_digest(tree.read(p) or b"")}
 
 
 def _codeowners(root: Path, book: Book) -> list[Finding]:
@@ -134,13 +164,25 @@ def _unendorsed(book: Book, statuses: dict[str, Status], changed: set[str] | Non
                                     severity=WARNING,
                                     fix="Experts of the domain re-endorse it with 'bok endorse'."))
             continue
-        may = ", ".join(status.may_endorse) or "no eligible expert yet"
         what = "changed in this change and is not endorsed" if blocking else "is not endorsed"
         findings.append(Finding(path, "not-endorsed",
                                 f"{what}: needs {'; '.join(status.missing)}",
-                                severity=severity,
-                                fix=f"May endorse: {may}. Not published until endorsed."))
+                                severity=severity, fix=_next_step(status)))
     return findings
+
+
+def _next_step(status: Status) -> str:
+    """Who can move the chapter forward, and what readers see meanwhile."""
+    if status.objections:
+        who = f"Resolve the objection of {', '.join(sorted(status.objections))} (they sign " \
+              "again once satisfied)."
+    elif status.may_endorse:
+        who = f"May endorse: {', '.join(status.may_endorse)}."
+    else:
+        who = "No expert of the domain may endorse it yet: add experts to reviews/members.yml."
+    if status.state == policy.PENDING:
+        return f"{who} Readers see its newest endorsed revision meanwhile."
+    return f"{who} Not published until endorsed."
 
 
 def _changed_chapters(book: Book, tree: WorkTree, trust: GitTree) -> set[str]:

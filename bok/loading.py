@@ -235,9 +235,18 @@ def _load_home(tree: Tree, book: Book) -> None:
     except FileProblem as problem:
         book.findings.append(problem.finding(path))
         return
-    for line, description in sanitize.unsafe_constructs(body):
-        book.findings.append(Finding(path, "unsafe-html", f"the page contains {description}",
-                                     first + line - 1, fix="Remove it."))
+    _unsafe_body(path, body, first, book)
+
+
+def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
+    """Report scripts and active content in a page's Markdown; True if there were any."""
+    found = sanitize.unsafe_constructs(body)
+    for line, description in found:
+        book.findings.append(Finding(
+            path, "unsafe-html", f"the page contains {description}",
+            first_line + line - 1 if line else None,
+            fix="Remove it; the site strips scripts and active content."))
+    return bool(found)
 
 
 def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
@@ -264,6 +273,7 @@ def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
         values, problems = schema.DOMAIN.validate(doc.meta, doc.lines)
         _add(book.findings, path, problems)
         _unsafe_text(path, values, doc.lines, book)
+        _unsafe_body(path, doc.body, doc.body_line, book)
         book.domains[folder] = Domain(folder, path, values["title"] or folder,
                                       values["description"])
 
@@ -314,11 +324,7 @@ def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
             path, "unknown-type", f"type '{values['type']}' is not one of the policy's "
             "chapter_types", doc.lines.get(("type",)),
             fix=f"Use one of: {', '.join(book.policy.chapter_types)}."))
-    for line, description in sanitize.unsafe_constructs(doc.body):
-        invalid = True
-        book.findings.append(Finding(path, "unsafe-html", f"the chapter contains {description}",
-                                     doc.body_line + line - 1,
-                                     fix="Remove it; the site strips scripts and active content."))
+    invalid |= _unsafe_body(path, doc.body, doc.body_line, book)
     if invalid:
         return None
     domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
@@ -372,7 +378,8 @@ def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None
     inside = reviewed in REGISTRY_FILES or (
         reviewed.startswith(CONTENT + "/") and reviewed.endswith(".md")
         and reviewed.count("/") >= 2 and ".." not in reviewed.split("/")
-        and "\\" not in reviewed and not reviewed.endswith("/index.md"))
+        and "\\" not in reviewed
+        and not (reviewed.count("/") == 2 and reviewed.endswith("/index.md")))
     if not inside:
         findings.append(Finding(path, "record-outside-book",
                                 f"'chapter': {reviewed!r} is not a chapter of this book",

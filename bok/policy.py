@@ -96,6 +96,11 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
         short = rules.endorsements - len(counted)
         status.missing.append(f"{short} more endorsement{'s' * (short > 1)} from an expert of "
                               f"'{chapter.domain}'")
+        eligible = len(experts - set(authors))
+        if eligible < rules.endorsements:
+            status.missing.append(f"more experts: only {eligible} expert(s) of "
+                                  f"'{chapter.domain}' did not write it, and the policy needs "
+                                  f"{rules.endorsements}")
     if status.objections:
         status.missing.append(f"objection from {', '.join(sorted(status.objections))} to resolve")
     if status.missing:
@@ -113,6 +118,9 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
     status.state = ENDORSED if len(fresh) >= k else EXPIRED
     if status.state == EXPIRED:
         status.missing.append(f"re-validation, due since {status.revalidate_on}")
+        # whoever endorsed before may re-validate: only fresh endorsements are settled
+        settled = {v.record.member for v in fresh}
+        status.may_endorse = sorted(experts - set(authors) - settled - set(status.objections))
     return status
 
 

@@ -53,6 +53,7 @@ def as_json(result: Result) -> str:
         "chapters": [chapter_record(result, s) for s in result.statuses.values()],
         "findings": [finding_record(f) for f in result.findings],
         "base": result.base,
+        "base_commit": result.base_commit,
         "version": FORMAT_VERSION,
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
@@ -81,7 +82,10 @@ def status_text(result: Result) -> str:
         authors = ", ".join(row["authors"]) or "-"
         lines.append(f"{row['state']:<9} {row['domain']:<14} {row['type'] or '-':<10} "
                      f"{row['path']}  (by {authors})")
-        if status.endorsed_by:
+        if status.endorsed_by and status.state == "expired":
+            lines.append(f"          endorsed by {', '.join(status.endorsed_by)}; "
+                         f"re-validation due since {status.revalidate_on}")
+        elif status.endorsed_by:
             lines.append(f"          endorsed by {', '.join(status.endorsed_by)}"
                          + (f" on {status.endorsed_on}" if status.endorsed_on else "")
                          + (f"; re-validate by {status.revalidate_on}"
@@ -124,11 +128,14 @@ def github_summary(result: Result) -> str:
            summary_line(result), "",
            "| chapter | state | endorsed by | may still endorse | missing |",
            "|---|---|---|---|---|"]
+    def cell(value: str) -> str:
+        return value.replace("|", "\\|").replace("\n", " ")
+
     for status in result.statuses.values():
-        out.append(f"| `{status.path}` | {icon.get(status.state, '')} {status.state} | "
+        out.append(f"| `{cell(status.path)}` | {icon.get(status.state, '')} {status.state} | "
                    f"{', '.join(status.endorsed_by) or '-'} | "
                    f"{', '.join(status.may_endorse) or '-'} | "
-                   f"{'; '.join(status.missing) or '-'} |")
+                   f"{cell('; '.join(status.missing)) or '-'} |")
     if result.findings:
         out += ["", "### Findings", ""]
         out += [f"- **{f.severity}** `{f.location()}`: {f.message} ({f.rule})"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from . import document, history, policy, schema
 from .errors import FileProblem
+from .loading import load_record
 from .model import Chapter, Policy, Registry, content_digest
-from .signing import Verification
+from .signing import Verification, verify_record
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,50 @@ def _authors_of(content: bytes) -> tuple[str, ...] | None:
     return values["authors"] if values["authors"] else None
 
 
+class _Blobs:
+    """Earlier versions of files, read through the loader's tree interface."""
+
+    def __init__(self, blobs: dict[str, bytes]):
+        self.blobs = blobs
+
+    def read(self, path: str) -> bytes | None:
+        return self.blobs.get(path)
+
+    def exists(self, path: str) -> bool:
+        return path in self.blobs
+
+
+def earlier_records(root: Path, chapter: Chapter, registry: Registry,
+                    hist: history.History) -> list[Verification]:
+    """Every committed version of the chapter's records, verified.
+
+    A member keeps one record per chapter, so re-signing new content overwrites the record an
+    earlier endorsed revision relied on; its committed versions still prove that endorsement.
+    """
+    prefix = chapter.reviews_dir + "/"
+    revisions = [r for path, revs in hist.revisions.items() if path.startswith(prefix)
+                 for r in revs if r.status != "D"]
+    if not revisions:
+        return []
+    found = history.blobs_at(root, [(r.commit, r.path) for r in revisions])
+    checked = []
+    for revision in revisions:
+        data = found.get((revision.commit, revision.path))
+        if data is None:
+            continue
+        record = load_record(_Blobs({revision.path: data}), revision.path, [])
+        if record is not None:
+            checked.append(verify_record(record, registry))
+    return checked
+
+
 def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
                     registry: Registry, book_policy: Policy, today: dt.date,
                     hist: history.History) -> EndorsedRevision | None:
     """The newest earlier revision of ``chapter`` whose content its records endorse."""
+    if not checked:
+        return None
+    checked = checked + earlier_records(root, chapter, registry, hist)
     endorsed_digests = {v.record.digest for v in checked
                         if v.valid and v.record.verdict == "endorse"
                         and v.record.digest != chapter.digest}
@@ -72,8 +113,7 @@ def earlier_endorsed(root: Path) -> Callable[..., bool]:
 
     def test(chapter: Chapter, checked: list[Verification], registry: Registry,
              book_policy: Policy, today: dt.date) -> bool:
-        if not any(v.valid and v.record.verdict == "endorse" and v.record.digest != chapter.digest
-                   for v in checked):
+        if not checked:
             return False
         if "history" not in cache:
             cache["history"] = history.read_history(root)

@@ -180,7 +180,8 @@ class Schema:
                 values[key] = option.kind.convert(raw)
             except Invalid as exc:
                 problems.append(FileProblem(
-                    f"invalid-{key}", f"'{key}': {exc}", line, option.help and f"{option.help}."))
+                    f"invalid-{key}", f"'{key}': {exc}", line,
+                    f"Set '{key}' to {option.help}." if option.help else ""))
                 values[key] = option.default
         for key in data:
             if key not in self.options and not self.extra_keys_allowed:

@@ -55,13 +55,17 @@ class Verification:
     valid: bool
     reason: str = ""
     fingerprint: str = ""
+    # True when the signature itself is sound but its signer is not (or no longer) registered
+    # to the member: a departed member or a replaced key, or a forger's own key.
+    unregistered: bool = False
 
 
 def verify_record(record: Record, registry: Registry) -> Verification:
     """Does the record's signature verify, over exactly its fields, by a key of its member?"""
     member = registry.get(record.member)
     if member is None:
-        return Verification(record, False, f"'{record.member}' is not a member of the registry")
+        return Verification(record, False, f"'{record.member}' is not a member of the registry",
+                            unregistered=True)
     try:
         key = sshsig.verify(record_payload(record), record.signature)
     except sshsig.SignatureError as exc:
@@ -72,7 +76,7 @@ def verify_record(record: Record, registry: Registry) -> Verification:
         whose = f"it is registered to '{owner}'" if owner else "no member has it"
         return Verification(record, False, f"signed with key {key.fingerprint}, which is not "
                                            f"registered to '{record.member}' ({whose})",
-                            key.fingerprint)
+                            key.fingerprint, unregistered=True)
     return Verification(record, True, fingerprint=key.fingerprint)
 
 

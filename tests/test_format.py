@@ -186,3 +186,16 @@ def test_home_page_is_validated_too(repo):
     repo.write("content/index.md", "# Home\n\n<script>alert(1)</script>\n")
     data = repo.check_json()
     assert findings(data, "unsafe-html", "content/index.md")[0]["line"] == 3
+
+
+def test_domain_page_body_is_scanned(repo):
+    repo.write("content/brakes/index.md", "---\ntitle: Brakes\n---\n\n<script>x()</script>\n")
+    data = repo.check_json()
+    assert findings(data, "unsafe-html", "content/brakes/index.md")[0]["line"] == 5
+
+
+def test_invalid_value_says_what_to_set(repo):
+    repo.chapter(GOOD, extra="tags: hydraulics\n")
+    found = findings(repo.check_json(), "invalid-tags", GOOD)[0]
+    assert found["message"] == "'tags': expected a list, received 'hydraulics'"
+    assert found["fix"] == "Set 'tags' to a list of tags."

@@ -332,7 +332,7 @@ def test_one_person_counts_once_whatever_the_id(pr):
     forge(pr, ABS, "bob2", key="bob")
     data = pr.check_json()
     assert findings(data, "shared-key", "reviews/members.yml")
-    assert state_of(data, ABS) == "awaiting"
+    assert state_of(data, ABS) == "pending"  # v1 stays endorsed; v2 has one endorser
 
 
 def test_endorsements_lapse_after_revalidate_after_days(repo):
@@ -399,3 +399,59 @@ def test_write_record_refuses_nothing_but_cli_checks_authorship(repo):
     path = write_record(repo.root, ABS, "alice", "author", "sign", "sha256:" + "0" * 64, "",
                         repo.keys["alice"])
     assert path.is_file()
+
+
+def test_pending_survives_the_author_re_signing(repo):
+    repo.chapter(ABS, body="v1\n")
+    repo.endorse_fully(ABS)
+    repo.commit("v1 endorsed")
+    repo.chapter(ABS, body="v2\n")
+    repo.review("sign", ABS, "alice")  # overwrites the signature v1 relied on
+    repo.commit("v2 signed, awaiting review")
+    data = repo.check_json()
+    assert state_of(data, ABS) == "pending"
+    assert "newest endorsed revision" in findings(data, "not-endorsed", ABS)[0]["fix"]
+
+
+def test_retired_expert_and_removed_key_do_not_break_main(repo):
+    repo.chapter(ABS)
+    repo.endorse_fully(ABS)
+    from .conftest import PEOPLE
+    people = {**PEOPLE, "bob": ("Bob Okafor", [], False)}  # bob leaves brakes
+    repo.members(people)
+    text = repo.read("reviews/members.yml")
+    carol_key = repo.keys["carol"].with_suffix(".pub").read_text().strip()
+    repo.write("reviews/members.yml", text.replace(carol_key, repo.keys["mallory"].with_suffix(
+        ".pub").read_text().strip()))  # carol replaced her key
+    result = repo.bok("check")
+    assert result.exit_code == 0, result.output
+    data = repo.check_json()
+    assert findings(data, "not-an-expert", "reviews/brakes/abs/bob.md")[0]["severity"] == \
+        "warning"
+    assert findings(data, "signer-not-registered", "reviews/brakes/abs/carol.md")
+    assert state_of(data, ABS) == "awaiting"
+
+
+def test_threshold_that_cannot_be_reached_is_explained(repo):
+    repo.write("reviews/policy.yml", "endorsements: 3\n")
+    repo.chapter(ABS, authors="[alice, bob]")
+    data = repo.check_json()
+    message = findings(data, "not-endorsed", ABS)[0]["message"]
+    assert "only 1 expert(s) of 'brakes' did not write it, and the policy needs 3" in message
+
+
+def test_chapter_named_index_in_a_subfolder_can_be_endorsed(repo):
+    path = "content/brakes/abs/index.md"
+    repo.chapter(path, title="ABS overview")
+    repo.endorse_fully(path)
+    assert state_of(repo.check_json(), path) == "endorsed"
+
+
+def test_expired_chapter_names_its_previous_endorsers(repo):
+    repo.chapter(ABS)
+    repo.endorse_fully(ABS, today="2025-01-10")
+    data = repo.check_json(today="2026-03-01")
+    chapter = next(c for c in data["chapters"] if c["path"] == ABS)
+    assert chapter["may_endorse"] == ["bob", "carol"]
+    status = repo.bok("status", today="2026-03-01").output
+    assert "re-validation due since 2026-01-10" in status
