@@ -131,13 +131,3 @@ def test_status_lists_every_chapter_with_what_it_needs(repo):
     assert "author signature from alice" in lines[abs_line + 1]
     assert "may endorse: bob, carol" in lines[abs_line + 2]
     assert any(line.startswith("draft") and "content/engines/oil.md" in line for line in lines)
-
-
-COMMANDS = ["init", "new", "check", "status", "sign", "endorse", "object", "mv"]
-
-
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help_with_an_example(command):
-    result = CliRunner().invoke(cli, [command, "--help"])
-    assert result.exit_code == 0
-    assert "Example" in result.output and f"bok {command}" in result.output
