@@ -80,16 +80,25 @@ def evaluate_book(book: Book, today: dt.date, registry: Registry | None = None,
 
 def check(root: Path, base: str | None = None, today: dt.date | None = None,
           earlier: EarlierRevision | None = None) -> Result:
-    """Check the book at ``root``; with ``base``, check it as a change against that revision."""
+    """Check the book at ``root``; with ``base``, check it as a change against that revision.
+
+    With a base, only what the change touches is loaded and judged (its files, and the
+    chapters, records and domain pages they belong with), so a pull request of three chapters
+    costs the same in a book of ten chapters or of ten thousand. The whole book is judged by
+    ``bok check`` without a base, which the publish workflow runs.
+    """
     today = today or dt.date.today()
     tree = WorkTree(root)
     trust = GitTree(root, base) if base else None
-    book = load_book(tree, trust)
+    changes = trust.changes() if trust else None
+    book = load_book(tree, trust, only=changes)
+    if trust is not None:
+        earlier = None  # a changed chapter must be endorsed whatever came before it
     statuses, verifications = evaluate_book(book, today, earlier=earlier)
     result = Result(book, statuses, verifications, list(book.findings), base,
                     trust.commit if trust else None)
     findings = result.findings
-    new_records = _new_records(book, tree, trust) if trust is not None else set()
+    new_records = {p for p, s in changes.items() if s != "D"} if changes is not None else set()
     for v in verifications.values():
         if not v.valid:
             findings.append(_verification_finding(v, v.record.path in new_records))
@@ -99,14 +108,14 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
             # (a member may have left a domain since).
             new = finding.path in new_records
             findings.append(finding if new else finding.as_warning())
-    findings.extend(_codeowners(root, book))
     if trust is None:
+        findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
     else:
-        changed = _changed_chapters(book, tree, trust)
+        changed = {p for p, s in changes.items() if s != "D" and p in book.chapters}
         findings.extend(_unendorsed(book, statuses, changed))
         findings.extend(_registry_changes(book, trust, verifications))
-        findings.extend(_record_changes(book, tree, trust))
+        findings.extend(_record_changes(book, trust, changes))
     findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
     return result
 
@@ -128,21 +137,13 @@ def _verification_finding(v: Verification, new: bool) -> Finding:
                        "endorsement from a current expert.")
 
 
-def _new_records(book: Book, tree: WorkTree, trust: GitTree) -> set[str]:
-    """Records that the change adds or alters (compared with the base revision)."""
-    paths = [r.path for r in book.records]
-    trust.prefetch([p for p in paths if p in trust.blobs])
-    return {p for p in paths if trust.read(p) is None
-            or content_digest(trust.read(p)) != content_digest(tree.read(p) or b"")}
-
-
-def _codeowners(root: Path, book: Book) -> list[Finding]:
+def _codeowners(root: Path, registry: Registry, domains: list[str]) -> list[Finding]:
     """A committed CODEOWNERS that no longer matches the registry asks the wrong people."""
     found = codeowners.committed(root)
     if found is None:
         return []
     location, text = found
-    if text == codeowners.render(book.registry, list(book.domains)):
+    if text == codeowners.render(registry, domains):
         return []
     return [Finding(location, "codeowners-stale",
                     "CODEOWNERS does not match reviews/members.yml, so GitHub requests reviews "
@@ -185,18 +186,6 @@ def _next_step(status: Status) -> str:
     return f"{who} Not published until endorsed."
 
 
-def _changed_chapters(book: Book, tree: WorkTree, trust: GitTree) -> set[str]:
-    """Chapters whose content differs from the base (line endings aside)."""
-    candidates = [p for p, c in book.chapters.items() if not c.draft]
-    trust.prefetch([p for p in candidates if p in trust.blobs])
-    changed = set()
-    for path in candidates:
-        before = trust.read(path)
-        if before is None or content_digest(before) != book.chapters[path].digest:
-            changed.add(path)
-    return changed
-
-
 def _registry_changes(book: Book, trust: GitTree, verifications: dict[str, Verification]
                       ) -> list[Finding]:
     """A change to members.yml or policy.yml needs sign-off by the base's stewards."""
@@ -230,17 +219,18 @@ def _registry_changes(book: Book, trust: GitTree, verifications: dict[str, Verif
     return findings
 
 
-def _record_changes(book: Book, tree: WorkTree, trust: GitTree) -> list[Finding]:
+def _record_changes(book: Book, trust: GitTree, changes: dict[str, str]) -> list[Finding]:
     """Records are append-only history: a deleted or rolled-back record is reported."""
     findings = []
-    base_records = [e.path for e in trust.walk("reviews") if e.path.endswith(".md")]
+    base_records = [p for p, s in changes.items() if s in ("D", "M") and p.endswith(".md")
+                    and p.startswith("reviews/") and p not in REGISTRY_FILES]
     trust.prefetch(base_records)
     current = {r.path: r for r in book.records}
     for path in base_records:
         old = load_record(trust, path, [])
         if old is None:
             continue
-        if not tree.exists(path):
+        if changes[path] == "D":
             if old.chapter in book.chapters or old.chapter in REGISTRY_FILES:
                 findings.append(Finding(path, "record-deleted",
                                         f"the record of '{old.member}' for {old.chapter} was "

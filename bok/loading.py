@@ -7,7 +7,7 @@ findings, and loading goes on with the rest of the book.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from . import document, sanitize, schema, sshsig, strictyaml
@@ -40,29 +40,75 @@ class Tree(Protocol):
     def walk(self, top: str): ...
     def read(self, path: str) -> bytes | None: ...
     def exists(self, path: str) -> bool: ...
+    def kind(self, path: str) -> str | None: ...
 
 
-def load_book(tree: Tree, trust: Tree | None = None) -> Book:
-    """Load the whole book from ``tree``; read the registry and policy from ``trust`` if given.
+def load_book(tree: Tree, trust: Tree | None = None, only: Collection[str] | None = None
+              ) -> Book:
+    """Load the book from ``tree``; read the registry and policy from ``trust`` if given.
 
     ``trust`` is the base revision in a pull-request check: the rules a change is judged by
-    never come from the change itself.
+    never come from the change itself. ``only`` limits loading to what a change touches (its
+    paths, plus the chapters, records and domain pages they belong with), so the gate's cost
+    follows the size of the change, not of the book.
     """
     book = Book()
-    entries = _walk(tree, book)
+    entries = _walk(tree, book) if only is None else _entries_for(tree, book, only)
     rules_tree = trust or tree
     book.registry = load_registry(rules_tree, book.findings if trust is None else [])
     book.policy = load_policy(rules_tree, book.findings if trust is None else [])
+    registry, policy = book.registry, book.policy
     for path in REGISTRY_FILES:
         data = tree.read(path)
         if data is not None:
             book.file_digests[path] = content_digest(data)
-    _load_home(tree, book)
+    if trust is not None and any(p in REGISTRY_FILES for p in (only or REGISTRY_FILES)):
+        # the change's own registry and policy must be valid, though they are not trusted
+        registry = load_registry(tree, book.findings)
+        policy = load_policy(tree, book.findings)
+    if only is None or f"{CONTENT}/index.md" in only:
+        _load_home(tree, book)
     _load_domains(tree, entries, book)
     _load_chapters(tree, entries, book)
     _load_records(tree, entries, book)
-    _check_registry_domains(book)
+    domain_exists = (lambda d: d in book.domains) if only is None else (
+        lambda d: tree.exists(f"{CONTENT}/{d}/index.md"))
+    _check_registry_domains(book, registry, policy, domain_exists)
     return book
+
+
+def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:
+    """The files a change touches and those it must be judged with."""
+    wanted: set[str] = set()
+    chapters: set[str] = set()
+    for path in paths:
+        if not path.startswith((CONTENT + "/", REVIEWS + "/")):
+            continue
+        wanted.add(path)
+        if path.startswith(REVIEWS + "/") and path not in REGISTRY_FILES:
+            reviewed = reviewed_path(path)
+            if reviewed and reviewed not in REGISTRY_FILES:
+                chapters.add(reviewed)
+        elif path.startswith(CONTENT + "/") and path.endswith(".md"):
+            chapters.add(path)
+    for chapter in chapters:
+        domain = chapter_domain(chapter)
+        if domain:
+            wanted.add(f"{CONTENT}/{domain}/index.md")
+        wanted.add(chapter)
+        folder = record_path(chapter, "x").rsplit("/", 1)[0]
+        wanted.update(e.path for e in tree.walk(folder))
+    wanted.update(e.path for e in tree.walk(REGISTRY_RECORDS))
+    entries = []
+    for path in sorted(wanted):
+        kind = tree.kind(path)
+        if kind == LINK:
+            book.findings.append(Finding(
+                path, "symlink", "symbolic link is not allowed (bok never follows one)",
+                fix="Replace the link with the file itself."))
+        elif kind == FILE:
+            entries.append(Entry(path, FILE))
+    return entries
 
 
 def _walk(tree: Tree, book: Book) -> list[Entry]:
@@ -408,16 +454,17 @@ def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None
                   signed_for=reviewed)
 
 
-def _check_registry_domains(book: Book) -> None:
-    for member in book.registry.members.values():
+def _check_registry_domains(book: Book, registry: Registry, policy: Policy,
+                            domain_exists: Callable[[str], bool]) -> None:
+    for member in registry.members.values():
         for domain in member.expert_in:
-            if domain not in book.domains:
+            if not domain_exists(domain):
                 book.findings.append(Finding(
                     MEMBERS_PATH, "unknown-domain",
                     f"'{member.id}' is an expert of '{domain}', which is not a domain",
                     None, fix=f"Create content/{domain}/index.md, or fix the domain id."))
-    for domain in book.policy.domains:
-        if domain not in book.domains:
+    for domain in policy.domains:
+        if not domain_exists(domain):
             book.findings.append(Finding(
                 POLICY_PATH, "unknown-domain", f"the policy overrides '{domain}', which is not a "
                 "domain", None, fix=f"Create content/{domain}/index.md, or remove the override."))

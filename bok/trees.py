@@ -56,6 +56,17 @@ class WorkTree:
     def exists(self, path: str) -> bool:
         return (self.root / path).is_file() and not (self.root / path).is_symlink()
 
+    def kind(self, path: str) -> str | None:
+        """FILE, LINK (the file or a folder on its way is a link), OTHER, or None if absent."""
+        full = self.root
+        for part in path.split("/"):
+            full = full / part
+            if full.is_symlink():
+                return LINK
+        if full.is_file():
+            return FILE
+        return OTHER if full.exists() else None
+
 
 class GitTree:
     """The files of one revision, read with two Git processes whatever the book's size."""
@@ -112,6 +123,28 @@ class GitTree:
 
     def exists(self, path: str) -> bool:
         return self.kinds.get(path) == FILE
+
+    def kind(self, path: str) -> str | None:
+        return self.kinds.get(path)
+
+    def changes(self, tops: tuple[str, ...] = ("content", "reviews")) -> dict[str, str]:
+        """What the working tree changes against this revision: path -> 'A', 'M' or 'D'.
+
+        Two Git processes (``diff`` against the working tree, ``ls-files`` for new files),
+        whatever the size of the book; Git's clean filters make line endings not count.
+        """
+        out = self._git("-c", "core.quotepath=off", "diff", "--no-renames", "--name-status",
+                        "-z", self.commit, "--", *tops)
+        fields = out.split(b"\0")
+        changes = {}
+        for status, path in zip(fields[0::2], fields[1::2], strict=False):
+            if status:
+                changes[path.decode("utf-8", "surrogateescape")] = status.decode()[:1]
+        untracked = self._git("ls-files", "-z", "--others", "--exclude-standard", "--", *tops)
+        for path in untracked.split(b"\0"):
+            if path:
+                changes[path.decode("utf-8", "surrogateescape")] = "A"
+        return changes
 
     def prefetch(self, paths: list[str]) -> None:
         """Read many blobs with one ``git cat-file --batch``."""

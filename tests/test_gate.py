@@ -7,6 +7,7 @@ from `bok check --base`, with a finding naming the file and the rule.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 
 import pytest
@@ -455,3 +456,30 @@ def test_expired_chapter_names_its_previous_endorsers(repo):
     assert chapter["may_endorse"] == ["bob", "carol"]
     status = repo.bok("status", today="2026-03-01").output
     assert "re-validation due since 2026-01-10" in status
+
+
+def test_gate_judges_only_what_the_change_touches(pr):
+    pr.git("checkout", "-q", "main")
+    pr.write("content/engines/broken.md", "no front matter on main\n")
+    pr.commit("a broken file lands on main")
+    pr.base = pr.git("rev-parse", "HEAD")
+    pr.git("checkout", "-q", "-b", "small-change")
+    pr.chapter(OIL, title="Oil", authors="[dave]")
+    code, data = gate(pr)
+    assert code == 1
+    assert [c["path"] for c in data["chapters"]] == [OIL]  # only the touched chapter
+    assert not findings(data, path="content/engines/broken.md")
+    assert findings(pr.check_json(), "no-front-matter", "content/engines/broken.md")
+
+
+def test_gate_validates_a_changed_registry(pr):
+    pr.write("reviews/members.yml", pr.read("reviews/members.yml") + "  zed:\n    name: [x\n")
+    code, data = gate(pr)
+    assert code == 1 and findings(data, "yaml-syntax", "reviews/members.yml")
+
+
+def test_gate_reports_a_symlink_the_change_adds(pr, tmp_path):
+    (tmp_path / "outside.md").write_text("---\ntitle: X\nauthors: [alice]\n---\n")
+    os.symlink(tmp_path / "outside.md", pr.root / "content/brakes/link.md")
+    code, data = gate(pr)
+    assert code == 1 and findings(data, "symlink", "content/brakes/link.md")
