@@ -242,9 +242,10 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
     return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains)
 
 
-def _parse_markdown(tree: Tree, path: str, book: Book) -> document.Document | None:
+def _parse_markdown(tree: Tree, path: str, book: Book, data: bytes | None = None
+                    ) -> document.Document | None:
     try:
-        return document.parse(tree.read(path) or b"")
+        return document.parse(data if data is not None else tree.read(path) or b"")
     except FileProblem as problem:
         book.findings.append(problem.finding(path))
         return None
@@ -351,7 +352,7 @@ def _load_chapters(tree: Tree, entries: list[Entry], book: Book) -> None:
 def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
     """Load one chapter and check it against the registry and policy; None if it is invalid."""
     data = tree.read(path) or b""
-    doc = _parse_markdown(tree, path, book)
+    doc = _parse_markdown(tree, path, book, data)
     if doc is None:
         return None
     values, problems = schema.CHAPTER.validate(doc.meta, doc.lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from .errors import Finding
 
@@ -38,7 +39,7 @@ class Member:
     expert_in: tuple[str, ...] = ()
     steward: bool = False
 
-    @property
+    @cached_property
     def fingerprints(self) -> frozenset[str]:
         return frozenset(key.fingerprint for key in self.keys)
 

@@ -495,7 +495,7 @@ def unsafe_constructs(
 
     text = markdown_text
     hits = _scan(text)
-    code = _code_mask(text)
+    code = _code_mask(text) if hits else []  # only hits need to know whether they are code
 
     def in_code(pos: int) -> bool:
         return any(start <= pos < end for start, end in code)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import struct
@@ -88,7 +89,7 @@ class PublicKey:
     blob: bytes
     comment: str = field(default="", compare=False)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """``SHA256:...`` fingerprint, identical to what ``ssh-keygen -l`` prints."""
         digest = hashlib.sha256(self.blob).digest()
@@ -152,6 +153,7 @@ def _string(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
+@functools.lru_cache(maxsize=1024)  # a book has few keys and many signatures
 def _load_key(key_type: str, blob: bytes) -> object:
     """Validate ``blob`` as a canonical key of ``key_type``; return the cryptography key.
 
