@@ -64,6 +64,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     """Write a new book into ``target``; refuse to overwrite anything. Return the files made."""
     files = _book_files()
     readme = files.pop("README-section.md")
+    ignore = files.pop(".gitignore")
     member_id = re.sub(r"[^a-z0-9_-]", "-", (email or "").split("@")[0].lower()).strip("-")
     if name and email and member_id:
         keys = f"\n    keys:\n      - {key_line}" if key_line else "\n    keys: []"
@@ -94,6 +95,12 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     else:
         readme_path.write_text(f"# {site_name}\n\n{readme}", encoding="utf-8")
         made.append("README.md")
+    ignore_path = target / ".gitignore"
+    current = ignore_path.read_text(encoding="utf-8") if ignore_path.exists() else ""
+    if "site/" not in current.split():
+        ignore_path.write_text(current + ("\n" if current and not current.endswith("\n") else "")
+                               + ignore, encoding="utf-8")
+        made.append(".gitignore (site/)")
     if not (target / ".git").exists():
         subprocess.run(["git", "init", "-q", str(target)], check=True)
         made.append(".git (git init)")

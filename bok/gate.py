@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codeowners, policy
+from . import codeowners, history, policy
 from .errors import WARNING, Finding
-from .loading import load_book, load_record
+from .loading import load_book, load_record, load_registry
 from .model import (
+    MEMBERS_PATH,
     REGISTRY_FILES,
     Book,
     Chapter,
@@ -109,12 +110,14 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
             new = finding.path in new_records
             findings.append(finding if new else finding.as_warning())
     if trust is None:
+        findings.extend(_shallow(root))
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
     else:
         changed = {p for p, s in changes.items() if s != "D" and p in book.chapters}
         findings.extend(_unendorsed(book, statuses, changed))
         findings.extend(_registry_changes(book, trust, verifications))
+        findings.extend(_removed_authors(root, book, trust, changes))
         findings.extend(_record_changes(book, trust, changes))
     findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
     return result
@@ -126,15 +129,46 @@ def _verification_finding(v: Verification, new: bool) -> Finding:
     path = v.record.path
     if not v.unregistered:
         return Finding(path, "bad-signature", f"record does not verify: {v.reason}",
-                       fix="Delete it; the member signs again with bok.")
+                       fix="The member signs again with bok, which replaces this record.")
     if new:
         return Finding(path, "bad-signature", f"record does not verify: {v.reason}",
                        fix="The gate trusts the base's registry: register the member or key "
                            "in reviews/members.yml in a pull request of its own first.")
     return Finding(path, "signer-not-registered", f"record no longer counts: {v.reason}",
                    severity=WARNING,
-                   fix="A member left or a key was replaced; the chapter needs a new "
-                       "endorsement from a current expert.")
+                   fix="A member left or a key was replaced: this record no longer counts, "
+                       "so what it reviewed needs a current member's signature.")
+
+
+def _shallow(root: Path) -> list[Finding]:
+    """Without full history, 'pending' cannot be told from 'awaiting'."""
+    if not history.is_shallow(root):
+        return []
+    return [Finding(".", "shallow-clone", "this is a shallow clone: chapters whose earlier "
+                    "revision was endorsed show as awaiting, not pending", severity=WARNING,
+                    fix="Fetch the whole history: fetch-depth: 0, or git fetch --unshallow.")]
+
+
+def _removed_authors(root: Path, book: Book, trust: GitTree, changes: dict[str, str]
+                     ) -> list[Finding]:
+    """A registry change that removes a member who still authors chapters would leave main
+    with invalid chapters, so the gate reads every chapter's authors when that happens."""
+    if MEMBERS_PATH not in changes:
+        return []
+    current = load_registry(WorkTree(root), [])
+    removed = set(book.registry.members) - set(current.members)
+    if not removed:
+        return []
+    findings = []
+    whole = load_book(WorkTree(root), trust)
+    for path, chapter in sorted(whole.chapters.items()):
+        for author in sorted(removed & set(chapter.authors)):
+            findings.append(Finding(
+                MEMBERS_PATH, "member-still-author",
+                f"removes '{author}', who is an author of {path}",
+                fix="Keep the member (without keys or expertise), or change the chapter's "
+                    "authors in the same pull request."))
+    return findings
 
 
 def _codeowners(root: Path, registry: Registry, domains: list[str]) -> list[Finding]:

@@ -18,6 +18,7 @@ from .model import (
     POLICY_PATH,
     REGISTRY_FILES,
     REGISTRY_RECORDS,
+    RESERVED_DOMAINS,
     REVIEWS,
     Book,
     Chapter,
@@ -301,6 +302,11 @@ def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
                       if e.path.startswith(CONTENT + "/") and e.path.count("/") >= 2})
     for folder in folders:
         path = f"{CONTENT}/{folder}/index.md"
+        if folder in RESERVED_DOMAINS:
+            book.findings.append(Finding(
+                f"{CONTENT}/{folder}", "reserved-domain", f"'{folder}' is a name the site uses "
+                "for its own pages", fix="Rename the domain folder."))
+            continue
         if not schema.IDENTIFIER.match(folder):
             book.findings.append(Finding(
                 f"{CONTENT}/{folder}", "invalid-domain-id", f"domain folder {folder!r} is not a "

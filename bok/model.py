@@ -18,6 +18,8 @@ MEMBERS_PATH = "reviews/members.yml"
 POLICY_PATH = "reviews/policy.yml"
 REGISTRY_FILES = (MEMBERS_PATH, POLICY_PATH)
 REGISTRY_RECORDS = "reviews/_registry"
+# Domain folders the site uses for its own pages (member pages, tags, search, assets).
+RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind")
 
 
 def content_digest(data: bytes) -> str:

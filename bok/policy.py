@@ -16,6 +16,7 @@ from .signing import Verification
 DRAFT, AWAITING, PENDING, ENDORSED, EXPIRED, INVALID = (
     "draft", "awaiting", "pending", "endorsed", "expired", "invalid")
 STATES = (DRAFT, AWAITING, PENDING, ENDORSED, EXPIRED, INVALID)
+NOUNS = {"endorse": "endorsement", "object": "objection", "sign": "signature"}
 
 
 @dataclass
@@ -70,7 +71,7 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
             status.findings.append(Finding(
                 record.path, "not-an-expert",
                 f"'{record.member}' is not an expert of '{chapter.domain}'; the "
-                f"{record.verdict}ment does not count",
+                f"{NOUNS[record.verdict]} does not count",
                 fix=f"Experts of '{chapter.domain}': {', '.join(sorted(experts)) or 'none'}."))
             continue
         if record.verdict == "object":

@@ -181,7 +181,7 @@ class Schema:
             except Invalid as exc:
                 problems.append(FileProblem(
                     f"invalid-{key}", f"'{key}': {exc}", line,
-                    f"Set '{key}' to {option.help}." if option.help else ""))
+                    f"'{key}' is {option.help}." if option.help else ""))
                 values[key] = option.default
         for key in data:
             if key not in self.options and not self.extra_keys_allowed:
@@ -217,7 +217,8 @@ CHAPTER = Schema("chapter front matter", {
     "summary": Option(Text(), default="", help="one plain-text sentence"),
     "tags": Option(ListOf(Text()), default=(), help="a list of tags"),
     "draft": Option(Boolean(), default=False,
-                    help="true keeps the chapter out of the review gate and the site"),
+                    help="true or false; true keeps the chapter out of the review gate "
+                         "and the site"),
 })
 
 DOMAIN = Schema("domain page front matter", {
@@ -241,7 +242,8 @@ MEMBER = Schema("member", {
     "expert_in": Option(ListOf(Identifier("a domain id")), default=(),
                         help="domains whose chapters this member may endorse"),
     "steward": Option(Boolean(), default=False,
-                      help="stewards sign off changes to the registry and the policy"),
+                      help="true or false; stewards sign off changes to the registry "
+                           "and the policy"),
 })
 
 MEMBERS_FILE = Schema("reviews/members.yml", {
@@ -249,7 +251,8 @@ MEMBERS_FILE = Schema("reviews/members.yml", {
 })
 
 DOMAIN_POLICY = Schema("domain policy", {
-    "endorsements": Option(Integer(0), help="endorsements this domain's chapters need"),
+    "endorsements": Option(Integer(0), help="the number of endorsements this domain's "
+                                            "chapters need"),
     "author_signatures": Option(Choice("all", "one", "none"),
                                 help="which authors must sign: all, one or none"),
     "revalidate_after_days": Option(Integer(0), help="days before endorsements lapse; 0 = never"),
@@ -257,13 +260,15 @@ DOMAIN_POLICY = Schema("domain policy", {
 
 POLICY = Schema("reviews/policy.yml", {
     "endorsements": Option(Integer(0), default=2,
-                           help="distinct experts of the chapter's domain, none of them an author"),
+                           help="the number of distinct experts of the chapter's domain, none "
+                                "of them an author, who must endorse it"),
     "author_signatures": Option(Choice("all", "one", "none"), default="all",
                                 help="which authors must sign the exact content"),
     "revalidate_after_days": Option(Integer(0), default=365,
                                     help="endorsements older than this lapse; 0 = never"),
     "registry_signoffs": Option(Integer(0), default=1,
-                                help="stewards who sign a change to members.yml or policy.yml"),
+                                help="the number of stewards who sign a change to members.yml "
+                                     "or policy.yml"),
     "chapter_types": Option(ListOf(Identifier("a chapter type"), non_empty=True),
                             default=CHAPTER_TYPES, help="the chapter types this book uses"),
     "domains": Option(Nested(), default=None, help="per-domain overrides"),

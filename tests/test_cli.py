@@ -65,7 +65,8 @@ def test_init_makes_a_book_that_check_accepts(tmp_path, keys):
     result = runner.invoke(cli, ["init", str(target)], env=env)
     assert result.exit_code == 0, result.output
     for path in ("mkdocs.yml", "content/index.md", "reviews/members.yml", "reviews/policy.yml",
-                 ".github/workflows/review.yml", ".github/workflows/publish.yml", "README.md"):
+                 ".github/workflows/review.yml", ".github/workflows/publish.yml", "README.md",
+                 ".gitignore"):
         assert (target / path).is_file(), path
     members = (target / "reviews/members.yml").read_text()
     assert "alice:" in members and (keys["alice"].with_suffix(".pub").read_text().split()[1]

@@ -198,4 +198,4 @@ def test_invalid_value_says_what_to_set(repo):
     repo.chapter(GOOD, extra="tags: hydraulics\n")
     found = findings(repo.check_json(), "invalid-tags", GOOD)[0]
     assert found["message"] == "'tags': expected a list, received 'hydraulics'"
-    assert found["fix"] == "Set 'tags' to a list of tags."
+    assert found["fix"] == "'tags' is a list of tags."

@@ -483,3 +483,30 @@ def test_gate_reports_a_symlink_the_change_adds(pr, tmp_path):
     os.symlink(tmp_path / "outside.md", pr.root / "content/brakes/link.md")
     code, data = gate(pr)
     assert code == 1 and findings(data, "symlink", "content/brakes/link.md")
+
+
+def test_removing_a_member_who_still_authors_chapters_fails_the_gate(pr):
+    from .conftest import PEOPLE
+    pr.members({k: v for k, v in PEOPLE.items() if k != "alice"})
+    pr.review("endorse", "reviews/members.yml", "erin")
+    code, data = gate(pr)
+    assert code == 1
+    found = findings(data, "member-still-author", "reviews/members.yml")
+    assert found and ABS in found[0]["message"]
+
+
+def test_reserved_domain_names_are_refused(repo):
+    repo.domain("members")
+    data = repo.check_json()
+    assert findings(data, "reserved-domain", "content/members")
+
+
+def test_shallow_clone_is_a_warning_for_check(pr, tmp_path):
+    pr.commit("snapshot")
+    pr.commit("another")
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{pr.root}", str(clone)],
+                   check=True)
+    from bok.gate import check
+    result = check(clone, today=dt.date.fromisoformat(TODAY))
+    assert [f.rule for f in result.findings if f.rule == "shallow-clone"] == ["shallow-clone"]
