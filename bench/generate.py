@@ -479,7 +479,6 @@ theme:
     - navigation.prune
 plugins:
   - bok
-  - search
 markdown_extensions:
   - admonition
   - attr_list

@@ -10,7 +10,9 @@ configuration has no timed runs), then ``--repeat`` timed rounds, configurations
 round-robin so that noise from a shared machine spreads over all of them. Prints a Markdown
 report: median, min-max and ratios of wall time, CPU time, peak RSS (``wait4`` rusage of the
 process tree), Git processes, site size per chapter page, and the bytes a reader's browser
-fetches for a first search; then the targets, met or not.
+fetches for a first search, measured in a headless Chromium (``--browser``, on by default when
+Playwright and Chromium are installed) along with how long that first search takes; then the
+targets, met or not.
 """
 
 from __future__ import annotations
@@ -199,11 +201,186 @@ def site_facts(site: Path, chapter_uris: list[str]) -> dict:
     return facts
 
 
+#: In-page probe: resolves once the search UI shows the answer to ``query``; times from the
+#: moment it is installed (just before the query is typed) with performance.now().
+_WAIT_FOR_ANSWER = """([kind, query]) => {
+  window.__bokSearch = null;
+  const t0 = performance.now();
+  const done = () => {
+    if (kind === "pagefind") {
+      const m = document.querySelector(".pagefind-ui__message");
+      const text = m ? m.textContent : "";
+      return text.includes("for " + query) && !text.includes("Searching");
+    }
+    const m = document.querySelector(".md-search-result__meta");
+    return m && /matching|No matching/.test(m.textContent);
+  };
+  const tick = () => {
+    if (done()) {
+      window.__bokSearch = {ms: performance.now() - t0};
+    } else {
+      requestAnimationFrame(tick);
+    }
+  };
+  tick();
+}"""
+
+#: In-page cold search through Pagefind's JS API: load pagefind.js, search, load the data of
+#: the first page of results (5, as the UI shows).
+_PAGEFIND_API = """async ([bundle, query]) => {
+  const t0 = performance.now();
+  const pagefind = await import(bundle + "pagefind.js");
+  await pagefind.options({baseUrl: "/"});
+  const search = await pagefind.search(query);
+  const data = await Promise.all(search.results.slice(0, 5).map(r => r.data()));
+  return {ms: performance.now() - t0, results: search.results.length, shown: data.length};
+}"""
+
+
+def _median_of(runs: int, measure) -> dict:
+    """``runs`` measurements, each in a fresh context: the last one's facts, the median time
+    and every time."""
+    results = [measure() for _ in range(max(1, runs))]
+    times = [r["ms"] for r in results]
+    return {**results[-1], "ms": statistics.median(times), "all_ms": times}
+
+
+def browser_search(site: Path, queries: list[str], runs: int = 5) -> list[dict]:
+    """What a reader's browser fetches, and waits, for a first search of each of ``queries``.
+
+    The site is served on 127.0.0.1 (no compression) to a fresh headless Chromium (no cache,
+    nothing off the server). Pagefind sites: (1) the engine, cold, through Pagefind's JS API
+    from a page that has loaded nothing of it: every byte fetched (entry, pagefind.js, wasm,
+    metadata, the index chunks and the fragments of the first 5 results) and the time until
+    those results' data is in; (2) the UI: the search page is opened, then the query typed;
+    the time until its answer shows (including the UI's debounce), and the UI's own files.
+    Each is measured ``runs`` times in fresh contexts; times are medians.
+    Material sites: the home page is opened, the query typed into the search box at once, and
+    everything the search fetches (index and worker) counted, with the time until the answer
+    shows (download and index build included).
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return [{"query": q, "error": "playwright is not installed"} for q in queries]
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        return [{"query": q, "error": "chromium is not installed"} for q in queries]
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    kind = "pagefind" if (site / "pagefind" / "pagefind-entry.json").is_file() else "material"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    measured = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])
+            try:
+                for query in queries:
+                    measured.append(_measure(browser, base, kind, query, runs))
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return measured
+
+
+def _measure(browser, base: str, kind: str, query: str, runs: int) -> dict:
+    out: dict = {"engine": kind, "query": query}
+    try:
+        if kind == "pagefind":
+            out.update(_median_of(runs, lambda: _pagefind_api(browser, base, query)))
+            out["ui"] = _median_of(runs, lambda: _typed(browser, base, "search/", kind, query))
+        else:
+            out.update(_median_of(runs, lambda: _typed(browser, base, "", kind, query)))
+    except Exception as exc:  # a measurement, not a test: report and go on
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def _searches(site: dict) -> list[dict]:
+    found = site.get("browser_search") or []
+    return [found] if isinstance(found, dict) else found
+
+
+def _context(browser, base: str):
+    """A fresh browser context that only reaches the local server, and a list of what it got."""
+    context = browser.new_context(service_workers="block")
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
+                  else route.abort())
+    fetched: list[tuple[str, int]] = []
+
+    def got(response) -> None:
+        try:
+            size = len(response.body())
+        except Exception:  # redirects, aborted requests
+            size = 0
+        fetched.append((response.url[len(base):], size))
+
+    return context, fetched, got
+
+
+def _pagefind_api(browser, base: str, query: str) -> dict:
+    context, fetched, got = _context(browser, base)
+    try:
+        page = context.new_page()
+        page.goto(base + "members/")  # a page that loads nothing of Pagefind
+        page.wait_for_load_state("networkidle")
+        page.on("response", got)
+        result = page.evaluate(_PAGEFIND_API, [base + "pagefind/", query])
+        page.wait_for_timeout(200)  # let late responses land in `fetched`
+        files = [(url, size) for url, size in fetched if url.startswith("pagefind/")]
+        return {"bytes": sum(size for _, size in files), "requests": len(files),
+                "files": files, "ms": result["ms"], "results": result["results"]}
+    finally:
+        context.close()
+
+
+def _typed(browser, base: str, path: str, kind: str, query: str) -> dict:
+    context, fetched, got = _context(browser, base)
+    try:
+        page = context.new_page()
+        page.on("response", got)
+        page.goto(base + path, wait_until="domcontentloaded")
+        box = ".pagefind-ui__search-input" if kind == "pagefind" else "input.md-search__input"
+        if kind == "material":
+            page.keyboard.press("/")
+        page.wait_for_selector(box)
+        page.evaluate(_WAIT_FOR_ANSWER, [kind, query])
+        page.fill(box, query)
+        if kind == "material":
+            page.press(box, "End")  # Material reads the query on keyup
+        page.wait_for_function("window.__bokSearch !== null", timeout=120_000)
+        ms = page.evaluate("window.__bokSearch.ms")
+        page.wait_for_load_state("networkidle")
+        if kind == "pagefind":
+            ui = [(u, n) for u, n in fetched if u.startswith("pagefind/pagefind-ui")]
+            engine = [(u, n) for u, n in fetched
+                      if u.startswith("pagefind/") and not u.startswith("pagefind/pagefind-ui")]
+            return {"ms": ms, "ui_bytes": sum(n for _, n in ui),
+                    "engine_bytes": sum(n for _, n in engine)}
+        search = [(u, n) for u, n in fetched if "search" in u.split("?")[0]]
+        return {"ms": ms, "bytes": sum(n for _, n in search), "requests": len(search),
+                "files": search}
+    finally:
+        context.close()
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("bok", "mkdocs", "mkdocs-material", "mkdocs-git-revision-date-localized-plugin",
                  "mkdocs-git-authors-plugin", "Markdown", "pymdown-extensions", "cryptography",
-                 "GitPython"):
+                 "GitPython", "pagefind", "playwright"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -285,11 +462,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--out", type=Path, help="also write the report here (Markdown); "
                                                  "raw numbers go next to it as .json")
+    parser.add_argument("--search-query", action="append", default=[],
+                        help="a query of the first-search measurement, repeatable (default: "
+                             "torque, a word in nearly every chapter, and hydraulics, a domain "
+                             "and tag in about one chapter in eight)")
+    parser.add_argument("--search-only", action="store_true",
+                        help="with --report-from: measure the first searches again on the "
+                             "sites left in --work, update the .json and render the report")
+    parser.add_argument("--search-runs", type=int, default=5,
+                        help="first searches measured per site, each cold (default 5)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="skip measuring the first search in headless Chromium")
     parser.add_argument("--note", action="append", default=[],
                         help="a line to add to the report's notes")
     parser.add_argument("--report-from", type=Path, metavar="RESULTS.json",
                         help="only render the report again from a saved .json (to --out)")
     args = parser.parse_args(argv)
+    queries = args.search_query or ["torque", "hydraulics"]
+    if args.report_from and args.search_only:
+        raw = json.loads(args.report_from.read_text())
+        work = (args.work or Path(f"/tmp/bok-bench/{raw['meta']['chapters']}")).resolve()
+        for key, res in raw["results"].items():
+            if res.get("site") and key in ("bok-build", "plain-prune"):
+                print(f"  {key:12} first search in Chromium ...", file=sys.stderr, flush=True)
+                res["site"]["browser_search"] = browser_search(
+                    work / "sites" / key, queries,
+                    args.search_runs if key == "bok-build" else min(args.search_runs, 3))
+        args.report_from.write_text(json.dumps(raw, indent=1, default=str) + "\n")
     if args.report_from:
         report = rerender(args.report_from, args.note)
         print(report)
@@ -370,6 +569,12 @@ def main(argv: list[str] | None = None) -> int:
             res["git_by_command"] = dict(sorted(by.items(), key=lambda kv: -kv[1]))
         if cfg.kind == "build":
             res["site"] = site_facts(sites / cfg.key, uris)
+            if not args.no_browser and res["site"] and cfg.key in ("bok-build", "plain-prune"):
+                print(f"  {cfg.key:12} first search in Chromium ...", file=sys.stderr,
+                      flush=True)
+                res["site"]["browser_search"] = browser_search(
+                    sites / cfg.key, queries,
+                    args.search_runs if cfg.key == "bok-build" else min(args.search_runs, 3))
         if cfg.key == "floor":
             try:
                 res["floor_parts"] = json.loads(all_runs[-1].stdout.strip().splitlines()[-1])
@@ -393,6 +598,59 @@ def main(argv: list[str] | None = None) -> int:
 
 def command_line() -> str:
     return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv])
+
+
+def _ms(measured: dict) -> str:
+    times = measured.get("all_ms") or [measured.get("ms", 0)]
+    return f"{measured.get('ms', 0):.0f} ({min(times):.0f}-{max(times):.0f})"
+
+
+def first_search_section(measured: dict) -> list[str]:
+    out = ["### First search", ""]
+    out.append("| Configuration | query | engine | KB fetched | requests | results | "
+               "first answer ms (min-max) | UI: typed to shown ms (min-max) | UI files KB |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r, b in [(res, b) for res in measured.values() for b in _searches(res["site"])]:
+        if "error" in b:
+            out.append(f"| {r['label']} | {b.get('query', '')} | {b.get('engine', '')} | "
+                       f"not measured: {b['error'][:120]} | | | | | |")
+            continue
+        ui = (b.get("ui") or {}) if b["engine"] == "pagefind" else b
+        ui_kb = fmt_kb(ui["ui_bytes"]) if "ui_bytes" in ui else "-"
+        out.append(f"| {r['label']} | `{b['query']}` | {b['engine']} | "
+                   f"{fmt_kb(b.get('bytes', 0))} | {b.get('requests', '')} | "
+                   f"{b.get('results', '')} | {_ms(b)} | {_ms(ui)} | {ui_kb} |")
+    out.append("")
+    out.append("Measured in headless Chromium against the site served on 127.0.0.1 without "
+               "compression, fresh context, no cache; times are medians of `--search-runs` "
+               "measurements (3 for Material). Pagefind: *KB fetched* and *first answer* "
+               "are a cold search through Pagefind's JS API from a page that loaded nothing of "
+               "it (pagefind.js, entry, wasm, metadata, index chunks, and the fragments of the "
+               "first 5 results, as the UI shows them); *UI: typed to shown* opens the search "
+               "page and types the query, until the UI shows the answer (its debounce "
+               "included); the UI's own script and stylesheet load once, on the search page. "
+               "Material: the home page is opened and the query typed at once; *KB fetched* is "
+               "the index and the worker, *first answer* the time until the answer shows "
+               "(download and index build included).")
+    out.append("")
+    details = [(r["label"], b) for r in measured.values() for b in _searches(r["site"])]
+    for label, b in details:
+        files = b.get("files") or []
+        if files and b.get("engine") == "pagefind":
+            kinds: dict[str, list[int]] = {}
+            for url, size in files:
+                name = url.split("?")[0].rsplit("/", 1)[-1]
+                key = ("index chunks" if name.endswith(".pf_index") else
+                       "fragments" if name.endswith(".pf_fragment") else
+                       "filters" if name.endswith(".pf_filter") else
+                       "metadata" if name.endswith(".pf_meta") else
+                       "wasm" if name.startswith("wasm.") else name)
+                kinds.setdefault(key, []).append(size)
+            out.append(f"{label}, first search of `{b['query']}` by file: " + ", ".join(
+                f"{k} {fmt_kb(sum(v))} KB" + (f" ({len(v)})" if len(v) > 1 else "")
+                for k, v in kinds.items()) + ".")
+            out.append("")
+    return out
 
 
 def rerender(raw_file: Path, notes: list[str]) -> str:
@@ -467,25 +725,31 @@ def render(cmdline, notes, meta, results, vers, elapsed, load_before, load_after
         out.append("## Sites")
         out.append("")
         out.append("| Configuration | site MB | files | chapter pages | site KB / chapter page | "
-                   "median chapter HTML KB | first search KB (gzip) | pagefind |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---|")
+                   "median chapter HTML KB | search | search files KB | Material index + "
+                   "worker KB (gzip) |")
+        out.append("|---|---:|---:|---:|---:|---:|---|---:|---:|")
         for r in builds.values():
             s = r["site"]
             search_raw = s.get("search_index", 0) + s.get("search_worker", 0)
             search_gz = s.get("search_index_gz", 0) + s.get("search_worker_gz", 0)
             pages = s.get("chapter_pages") or 1
+            material = "search_index" in s  # the worker ships with the theme either way
+            engine = "Pagefind" if "pagefind_bytes" in s else "Material" if material else "none"
+            files = s.get("pagefind_bytes", search_raw if material else 0)
+            material = f"{fmt_kb(search_raw)} ({fmt_kb(search_gz)})" if material else "-"
             out.append(f"| {r['label']} | {s['bytes'] / 1e6:.1f} | {s['files']} | "
                        f"{s['chapter_pages']} | {fmt_kb(s['bytes'] / pages)} | "
-                       f"{fmt_kb(s['median_chapter_html'])} | {fmt_kb(search_raw)} "
-                       f"({fmt_kb(search_gz)}) | "
-                       f"{fmt_kb(s['pagefind_bytes']) + ' KB' if 'pagefind_bytes' in s else 'none'}"
-                       f" |")
+                       f"{fmt_kb(s['median_chapter_html'])} | {engine} | {fmt_kb(files)} | "
+                       f"{material} |")
         out.append("")
-        out.append("First search = `search/search_index.json` + the search worker "
-                   "(`assets/javascripts/workers/search.*.min.js`), raw and gzip -6 (what a "
-                   "compressing server sends). Site KB / chapter page = whole site / chapter "
-                   "pages.")
+        out.append("Search files = the `pagefind/` folder (all of it, every chunk of the index), "
+                   "or Material's `search/search_index.json` + its search worker, raw and gzip -6 "
+                   "(what a compressing server sends). Site KB / chapter page = whole site / "
+                   "chapter pages.")
         out.append("")
+        measured = {k: r for k, r in builds.items() if _searches(r["site"])}
+        if measured:
+            out += first_search_section(measured)
 
     out.append("## Targets")
     out.append("")
@@ -514,6 +778,18 @@ def render(cmdline, notes, meta, results, vers, elapsed, load_before, load_after
                    f"({', '.join(f'{k} {v}' for k, v in bok['git_by_command'].items())}); "
                    "constant if the same at every book size (compare the results files)"
                    + (f"; material + git plugins: {gp['git_processes']}" if gp else ""))
+    searches = [b for b in _searches((bok or {}).get("site", {})) if "error" not in b]
+    if searches:
+        kb = max(b.get("bytes", 0) for b in searches) / 1024
+        each = "; ".join(f"`{b['query']}` ({b.get('results', '?')} results) "
+                         f"{b.get('bytes', 0) / 1024:.0f} KB, {b['ms']:.0f} ms" for b in searches)
+        out.append(f"- A reader's first search under 1 MB at 3,000 chapters: "
+                   f"{verdict(kb < 1024)} (at most {kb:.0f} KB at {n} chapters)"
+                   + ("" if n == 3000 else " (the target is stated for 3,000 chapters)"))
+        slowest = max(b["ms"] for b in searches)
+        out.append(f"- First search answers in < 300 ms in a headless browser: "
+                   f"{verdict(slowest < 300)} (slowest query {slowest:.0f} ms, cold: downloads "
+                   f"included; {each})")
     check, base = results.get("check"), results.get("check-base")
     if check and floor:
         ratio = check["median"] / floor["median"]

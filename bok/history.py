@@ -8,9 +8,10 @@ processes however many chapters there are:
 
 1. ``git rev-parse`` answers "is this a repository, is it shallow, where is HEAD".
 2. ``git ls-tree`` lists the chapters that exist at HEAD (the keys of the result).
-3. ``git log -M --name-status -z`` lists every relevant commit with its changes;
-   renames are followed back in Python rather than with ``--follow`` (which only
-   works for a single path).
+3. ``git log -M --raw -z`` lists every relevant commit with its changes and the
+   blob id of each changed file (so callers can tell which revision holds some exact
+   content without reading any file); renames are followed back in Python rather
+   than with ``--follow`` (which only works for a single path).
 
 We call :mod:`subprocess` directly instead of GitPython: one pipe per command,
 NUL-separated output that we parse ourselves, and no per-object overhead or
@@ -19,6 +20,7 @@ background ``cat-file`` processes whose lifetime we would have to manage.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -33,6 +35,7 @@ __all__ = [
     "HistoryParseError",
     "Revision",
     "blob_at",
+    "blob_id",
     "blobs_at",
     "is_shallow",
     "read_history",
@@ -44,11 +47,15 @@ logger = logging.getLogger(__name__)
 #: ever looked for where a status letter could stand, and a status is never
 #: ``\x1e``, so file names or subjects containing it cannot confuse the parser.
 _COMMIT_MARK = b"\x1e"
-#: Full sha, short sha, strict ISO author date, author name/email (through
-#: .mailmap, so a contributor with two addresses is shown once), subject.
-_LOG_FORMAT = "%x1e%H%x00%h%x00%aI%x00%aN%x00%aE%x00%s"
-_HEADER_FIELDS = 6
-_STATUS_RE = re.compile(rb"[A-Z][0-9]*")
+#: Full sha, strict ISO author date, author name/email (through .mailmap, so a
+#: contributor with two addresses is shown once), subject. No ``%h``: ``--no-abbrev``
+#: (for full blob ids) would make it the full sha too, so short shas are made here.
+_LOG_FORMAT = "%x1e%H%x00%aI%x00%aN%x00%aE%x00%s"
+_HEADER_FIELDS = 5
+#: Git's shortest abbreviation; longer when two commits of the history share a prefix.
+_MIN_ABBREV = 7
+#: One ``--raw`` entry before its path(s): ``:<old mode> <new mode> <old id> <new id> <status>``.
+_RAW_RE = re.compile(rb":[0-7]+ [0-7]+ [0-9a-f]+ ([0-9a-f]+) ([A-Z])[0-9]*")
 
 #: Settings from the user's or system's git config that would change the output
 #: we parse. Forcing them keeps the parser independent of whoever runs bok.
@@ -86,7 +93,9 @@ class Revision:
 
     ``path`` is the chapter's path *as of that commit*, which differs from the
     current path for commits made before a rename; it is what :func:`blob_at`
-    needs to show that older version.
+    needs to show that older version. ``blob`` is the Git object id of the file as
+    that commit left it (compare it with :func:`blob_id` of some content to know
+    whether this revision holds exactly that content, without reading the blob).
     """
 
     commit: str
@@ -97,6 +106,7 @@ class Revision:
     subject: str
     path: str
     status: str
+    blob: str = ""
 
 
 @dataclass
@@ -114,6 +124,8 @@ class History:
     git_processes: int = 0
     #: Commit the history was read at, or None for an empty history.
     head: str | None = None
+    #: The repository's hash ("sha1", or "sha256" for SHA-256 repositories), for :func:`blob_id`.
+    object_format: str = "sha1"
 
     def of(self, path: str | PurePath) -> list[Revision]:
         """Revisions of the chapter currently at ``path`` (relative to the repo root).
@@ -132,6 +144,12 @@ class _Change:
     status: str
     path: str
     old_path: str | None = None
+    blob: str = ""
+
+
+def blob_id(data: bytes, object_format: str = "sha1") -> str:
+    """The id Git gives a file holding ``data`` (``git hash-object``), without running git."""
+    return hashlib.new(object_format, b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _git_env() -> dict[str, str]:
@@ -188,12 +206,13 @@ def _pathspecs(paths_under: Sequence[str]) -> list[str]:
 
 
 def _parse_log(out: bytes) -> list[tuple[list[bytes], list[_Change]]]:
-    """Split ``git log -z --name-status`` output into (header fields, changes).
+    """Split ``git log -z --raw`` output into (header fields, changes).
 
-    With ``-z`` every header field, status and path is NUL-terminated; a commit's
-    file list starts with ``\\n`` and a rename is ``R<score>, old, new``. Merge
-    commits have no file list. Fields are consumed by position, so names and
-    subjects may contain any byte git allows.
+    With ``-z`` every header field, raw entry and path is NUL-terminated; a commit's
+    file list starts with ``\\n``; each change is ``:<modes> <old id> <new id>
+    <status>`` followed by its path, or by the old and the new path for a rename or a
+    copy. Merge commits have no file list. Fields are consumed by position, so names
+    and subjects may contain any byte git allows.
     """
     tokens = out.split(b"\0")
     commits: list[tuple[list[bytes], list[_Change]]] = []
@@ -211,24 +230,32 @@ def _parse_log(out: bytes) -> list[tuple[list[bytes], list[_Change]]]:
         if i < n and tokens[i].startswith(b"\n"):
             tokens[i] = tokens[i][1:]
             while i < n and tokens[i] and not tokens[i].startswith(_COMMIT_MARK):
-                status = tokens[i]
-                if not _STATUS_RE.fullmatch(status):
-                    raise HistoryParseError(f"bad status {status[:80]!r} in {header[0]!r}")
-                letter = status[:1].decode("ascii")
-                if letter in "RC":  # rename/copy: score, old path, new path
+                raw = _RAW_RE.fullmatch(tokens[i])
+                if raw is None:
+                    raise HistoryParseError(f"bad change {tokens[i][:80]!r} in {header[0]!r}")
+                blob = raw.group(1).decode("ascii")
+                letter = raw.group(2).decode("ascii")
+                if letter in "RC":  # rename/copy: old path, new path
                     if i + 2 >= n:
                         raise HistoryParseError(f"truncated rename in {header[0]!r}")
-                    changes.append(
-                        _Change(letter, _decode_path(tokens[i + 2]), _decode_path(tokens[i + 1]))
-                    )
+                    changes.append(_Change(letter, _decode_path(tokens[i + 2]),
+                                           _decode_path(tokens[i + 1]), blob))
                     i += 3
                 else:
                     if i + 1 >= n:
                         raise HistoryParseError(f"truncated change in {header[0]!r}")
-                    changes.append(_Change(letter, _decode_path(tokens[i + 1])))
+                    changes.append(_Change(letter, _decode_path(tokens[i + 1]), None, blob))
                     i += 2
         commits.append((header, changes))
     return commits
+
+
+def _abbrev_length(shas: Sequence[bytes]) -> int:
+    """The shortest length, from 7, at which every commit of the history has its own prefix."""
+    length, unique = _MIN_ABBREV, set(shas)
+    while length < 40 and len({sha[:length] for sha in unique}) < len(unique):
+        length += 1
+    return length
 
 
 def _follow(
@@ -246,10 +273,11 @@ def _follow(
     """
     revisions: dict[str, list[Revision]] = {p: [] for p in head_paths}
     tracking: dict[str, str] = {p: p for p in revisions}
+    abbrev = _abbrev_length([header[0] for header, _ in commits])
     for header, changes in commits:
         if not changes or not tracking:
             continue
-        sha, short, date, name, email, subject = header
+        sha, date, name, email, subject = header
         base: Revision | None = None
         ended: list[str] = []
         moved: dict[str, str] = {}
@@ -262,7 +290,7 @@ def _follow(
             if base is None:  # decode lazily: most commits touch no tracked chapter
                 base = Revision(
                     commit=_decode_text(sha),
-                    short=_decode_text(short),
+                    short=_decode_text(sha[:abbrev]),
                     date=datetime.fromisoformat(_decode_text(date)),
                     author_name=_decode_text(name),
                     author_email=_decode_text(email),
@@ -270,7 +298,9 @@ def _follow(
                     path="",
                     status="",
                 )
-            revisions[key].append(replace(base, path=change.path, status=change.status))
+            revisions[key].append(
+                replace(base, path=change.path, status=change.status, blob=change.blob)
+            )
             if change.status in ("A", "C"):
                 ended.append(change.path)
             elif change.status == "R" and change.old_path is not None:
@@ -316,6 +346,7 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
         return history  # a repository without commits
     head = lines[-1].strip()
     history.head = head
+    history.object_format = "sha256" if len(head) == 64 else "sha1"
     pathspecs = _pathspecs(paths_under)
 
     # 2. Which chapters exist at HEAD: only these become keys, so deleted files
@@ -334,7 +365,8 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
         repo_root,
         "log",
         "-M",
-        "--name-status",
+        "--raw",
+        "--no-abbrev",
         "-z",
         "--relative",
         "--date-order",

@@ -1,9 +1,17 @@
 """What the site publishes and how each page reads: the core of the site, free of MkDocs.
 
 Given the loaded book, each chapter's state and the Git history, :func:`plan_site` decides which
-pages exist and writes their Markdown: chapters with their attribution, review notes and
-revision history; a page per domain and per member; the tags index. Only endorsed practice is
-published; a chapter whose current content is not endorsed shows its newest endorsed revision.
+pages exist and what they say: chapters with their attribution, review notes and revision
+history; a page per domain and per member; the tags index; the search page. Only endorsed
+practice is published; a chapter whose current content is not endorsed shows its newest
+endorsed revision.
+
+A chapter page's Markdown is the chapter's body alone. Everything bok adds around it (title,
+banners, attribution, review notes, revision history) is generated from data, so it is written
+as escaped HTML by :func:`chapter_html` rather than run through Markdown: that is cheaper, and
+it may carry attributes the sanitiser would strip from authored content, such as the
+``data-pagefind-*`` marks that tell the search indexer what to index and filter on. Links to
+other pages are made by a ``resolve`` function the engine supplies (it knows the URLs).
 The MkDocs plugin (:mod:`bok.plugin`) only hands these pages to MkDocs, so another engine could
 take its place.
 """
@@ -11,30 +19,43 @@ take its place.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+import markdown as markdown_lib
 
 from . import document, history, policy, sanitize
 from .errors import FileProblem
 from .model import CONTENT, Book, Chapter, Member, content_digest
 from .policy import Status
-from .revisions import newest_endorsed
+from .revisions import EndorsedRevision, newest_endorsed
 from .signing import Verification
 
 MEMBERS_DIR = "members"
 TAGS_PAGE = "tags.md"
+SEARCH_PAGE = "search.md"
 RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind")
+#: Ids of the headings bok adds to a chapter page, with their titles (for the table of contents).
+REVIEW_NOTES = ("review-notes", "Review notes")
+REVISION_HISTORY = ("revision-history", "Revision history")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+#: Turns a page (relative to content/, e.g. ``members/alice.md``) into the href that reaches it
+#: from the page being rendered; None if the site has no such page.
+Resolve = Callable[[str], "str | None"]
 
 
 @dataclass
 class Page:
-    """One page of the site, as Markdown, with the metadata the theme shows."""
+    """One page of the site: Markdown, the metadata the theme shows and, for a chapter, the
+    blocks bok renders around the chapter's body (see :func:`chapter_html`)."""
 
     src_uri: str  # relative to content/
     title: str
@@ -42,6 +63,7 @@ class Page:
     description: str = ""
     tags: tuple[str, ...] = ()
     chapter: str | None = None  # the chapter's path, for chapter pages
+    view: ChapterView | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -54,6 +76,11 @@ class SitePlan:
 def text(value: str) -> str:
     """Plain text made safe inside Markdown: no HTML, no Markdown syntax."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(value, quote=False)).replace("\n", " ")
+
+
+def esc(value: object) -> str:
+    """Plain text made safe inside HTML, in text and in quoted attribute values."""
+    return html.escape(str(value), quote=True)
 
 
 def link(target: str, current: str, label: str) -> str:
@@ -89,31 +116,46 @@ class _Context:
     today: dt.date
     drafts: bool
     repo_url: str | None
+    by_email: dict[str, Member] = field(default_factory=dict)
+
+
+@dataclass
+class ChapterView:
+    """What a chapter page shows besides its body: enough to render bok's blocks later, once
+    the engine knows every page's URL."""
+
+    ctx: _Context
+    chapter: Chapter
+    status: Status  # the status of the content shown
+    earlier: EndorsedRevision | None  # set when an earlier endorsed revision is shown
 
 
 def plan_site(root: Path, book: Book, statuses: dict[str, Status],
               verifications: dict[str, Verification], hist: history.History | None,
               today: dt.date, drafts: bool = False, repo_url: str | None = None) -> SitePlan:
-    """Decide every page of the site and write its Markdown."""
+    """Decide every page of the site and write its Markdown (a chapter page's is its body;
+    :func:`chapter_html` adds the rest once the engine has rendered it)."""
     ctx = _Context(root, book, statuses, verifications, hist, today, drafts,
                    repo_url.rstrip("/") if repo_url else None)
+    for member in book.registry.members.values():  # as Registry.by_email: the first one wins
+        if member.email:
+            ctx.by_email.setdefault(member.email.lower(), member)
     plan = SitePlan(history_available=hist is not None)
     revisions = _earlier_revisions(ctx)
-    blobs = _revision_digests(ctx)
     for path, chapter in sorted(book.chapters.items()):
         status = statuses[path]
         earlier = revisions.get(path)
         if status.published:
-            page = _chapter_page(ctx, chapter, status, chapter.body, None, blobs)
+            page = _chapter_page(ctx, chapter, status, chapter.body, None)
         elif earlier is not None:
             shown = _parse_revision(earlier.content)
             if shown is None:
                 continue
-            page = _chapter_page(ctx, chapter, earlier.status, shown[1], earlier, blobs,
+            page = _chapter_page(ctx, chapter, earlier.status, shown[1], earlier,
                                  title=shown[0])
             status = earlier.status
         elif drafts:
-            page = _chapter_page(ctx, chapter, status, chapter.body, None, blobs)
+            page = _chapter_page(ctx, chapter, status, chapter.body, None)
         else:
             continue
         plan.pages[page.src_uri] = page
@@ -121,18 +163,20 @@ def plan_site(root: Path, book: Book, statuses: dict[str, Status],
     for domain in book.domains.values():
         page = _domain_page(ctx, domain.id, plan)
         plan.pages[page.src_uri] = page
+    wrote, endorsed = _members_chapters(ctx, plan)
     for member in book.registry.members.values():
-        page = _member_page(ctx, member, plan)
+        page = _member_page(ctx, member, wrote[member.id], endorsed[member.id])
         plan.pages[page.src_uri] = page
     plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx)
+    plan.pages[SEARCH_PAGE] = _search_page()
     home = _home_page(ctx)
     plan.pages[home.src_uri] = home
     return plan
 
 
-def _earlier_revisions(ctx: _Context) -> dict:
+def _earlier_revisions(ctx: _Context) -> dict[str, EndorsedRevision]:
     """For chapters whose current content is not endorsed: the newest endorsed revision."""
-    found = {}
+    found: dict[str, EndorsedRevision] = {}
     if ctx.hist is None:
         return found
     for path, chapter in ctx.book.chapters.items():
@@ -146,16 +190,6 @@ def _earlier_revisions(ctx: _Context) -> dict:
     return found
 
 
-def _revision_digests(ctx: _Context) -> dict[tuple[str, str], str]:
-    """The content digest of every revision of every chapter, read with one Git process."""
-    if ctx.hist is None:
-        return {}
-    pairs = [(r.commit, r.path) for path in ctx.book.chapters for r in ctx.hist.of(path)
-             if r.status != "D"]
-    return {pair: content_digest(data)
-            for pair, data in history.blobs_at(ctx.root, pairs).items() if data is not None}
-
-
 def _parse_revision(content: bytes) -> tuple[str, str] | None:
     try:
         doc = document.parse(content)
@@ -165,118 +199,235 @@ def _parse_revision(content: bytes) -> tuple[str, str] | None:
     return (title if isinstance(title, str) else "Untitled"), doc.body
 
 
-def _banner(kind: str, title: str, body: str) -> str:
-    return f'!!! {kind} "{text(title)}"\n    {body}\n\n'
-
-
 def _chapter_page(ctx: _Context, chapter: Chapter, status: Status, body: str,
-                  earlier, digests: dict, title: str | None = None) -> Page:
+                  earlier: EndorsedRevision | None, title: str | None = None) -> Page:
     src = _src(chapter.path)
     title = title or chapter.title
-    parts = [f"# {text(title)}\n\n"]
+    return Page(src, title, body.strip("\n") + "\n", chapter.summary, chapter.tags,
+                chapter.path, ChapterView(ctx, chapter, status, earlier))
+
+
+# --- chapter pages as HTML ------------------------------------------------------------------
+
+
+def chapter_html(page: Page, body_html: str, resolve: Resolve,
+                 permalink: str | None = None, title_id: str = "title") -> str:
+    """The whole content of a chapter page: bok's blocks around ``body_html``.
+
+    ``body_html`` is the chapter's body as rendered (and sanitised) by the engine. Everything
+    added here is escaped HTML made from data. The searchable region (``data-pagefind-body``)
+    is the title, banners, attribution, body and review notes, with filters for domain, type,
+    author and state; the revision history is left out of the index. ``permalink`` is the
+    symbol of heading anchors (as the toc extension's ``permalink``), None for none;
+    ``title_id`` the id of the title's heading.
+    """
+    view = page.view
+    if view is None:
+        return body_html
+    state = view.status.state
+    parts = [f'<div class="bok-chapter" data-pagefind-body '
+             f'data-pagefind-filter="state:{esc(state)}" '
+             f'data-pagefind-meta="title:{esc(page.title)}">\n',
+             _heading((title_id, page.title), permalink, level=1),
+             _banners(view),
+             _attribution(view, resolve),
+             body_html, "\n",
+             _review_notes(view, resolve, permalink),
+             _history_section(view, permalink),
+             "</div>\n"]
+    return "".join(parts)
+
+
+def chapter_headings(page: Page) -> list[tuple[str, str]]:
+    """The (id, title) of the headings :func:`chapter_html` adds, for the table of contents."""
+    if page.view is None:
+        return []
+    return ([REVIEW_NOTES] if _notes(page.view) else []) + [REVISION_HISTORY]
+
+
+def _heading(anchor: tuple[str, str], permalink: str | None, level: int = 2) -> str:
+    ident, title = esc(anchor[0]), anchor[1]
+    link_html = (f'<a class="headerlink" href="#{ident}" title="Permanent link">'
+                 f"{esc(permalink)}</a>" if permalink else "")
+    return f'<h{level} id="{ident}">{esc(title)}{link_html}</h{level}>\n'
+
+
+def _banner(kind: str, title: str, body: str) -> str:
+    return (f'<div class="admonition {kind}">\n<p class="admonition-title">{esc(title)}</p>\n'
+            f"<p>{esc(body)}</p>\n</div>\n")
+
+
+def _banners(view: ChapterView) -> str:
+    out = []
+    earlier, status = view.earlier, view.status
     if earlier is not None:
-        parts.append(_banner(
+        out.append(_banner(
             "warning", "A newer revision awaits review",
             f"This is the revision of {_date(earlier.revision.date)} "
             f"({earlier.revision.short}), the newest one its experts endorsed. A newer "
             "revision has not been endorsed yet."))
     if status.state == policy.EXPIRED:
-        parts.append(_banner(
+        out.append(_banner(
             "warning", "Due for re-validation",
             f"The endorsements of this chapter lapsed on {_date(status.revalidate_on)}; "
             "its experts have been asked to review it again."))
     if not status.published:
-        parts.append(_banner(
+        out.append(_banner(
             "danger", "Draft, not endorsed",
             "This preview includes a chapter that is not endorsed. It is not part of the "
             "published book."))
-    parts.append(_attribution(ctx, chapter, status, src))
-    parts.append(body.strip("\n") + "\n\n")
-    parts.append(_review_notes(ctx, chapter, status, src))
-    parts.append(_history_section(ctx, chapter, status, digests, earlier))
-    return Page(src, title, "".join(parts), chapter.summary, chapter.tags, chapter.path)
+    return "".join(out)
+
+
+def _a(resolve: Resolve, target: str, label_html: str) -> str:
+    """A link to page ``target`` around already escaped ``label_html`` (no link if no page)."""
+    href = resolve(target)
+    return f'<a href="{esc(href)}">{label_html}</a>' if href is not None else label_html
+
+
+def _person(view: ChapterView, resolve: Resolve, member_id: str, search: str = "") -> str:
+    name = esc(_member_name(view.ctx.book, member_id))
+    if search:
+        name = f'<span data-pagefind-filter="{search}">{name}</span>'
+    return _a(resolve, member_page(member_id), name)
+
+
+def _attribution(view: ChapterView, resolve: Resolve) -> str:
+    book, chapter, status = view.ctx.book, view.chapter, view.status
+    domain = book.domains[chapter.domain]
+    signed = set(status.signed_by)
+    authors = ", ".join(_person(view, resolve, a, "author") + (" ✓" if a in signed else "")
+                        for a in chapter.authors)
+    legend = " <small>(✓ signed this exact content)</small>" if signed else ""
+    lines = ['<div class="bok-attribution">',
+             f"<p><strong>Written by</strong> {authors}{legend}</p>"]
+    if status.endorsements:
+        endorsers = ", ".join(
+            f"{_person(view, resolve, v.record.member)} "
+            f'({_date(v.record.date)}, <a href="#{REVIEW_NOTES[0]}">notes</a>)'
+            for v in sorted(status.endorsements, key=lambda v: v.record.member))
+        lines.append(f"<p><strong>Endorsed by</strong> {endorsers}</p>")
+    domain_name = f'<span data-pagefind-filter="domain">{esc(domain.title)}</span>'
+    facts = [f"<strong>Domain</strong> {_a(resolve, f'{chapter.domain}/index.md', domain_name)}",
+             f'<strong>Type</strong> <span data-pagefind-filter="type">{esc(chapter.type)}</span>']
+    if status.endorsed_on:
+        facts.append(f"<strong>Endorsed on</strong> {_date(status.endorsed_on)}")
+    if status.revalidate_on:
+        facts.append(f"<strong>Re-validate by</strong> {_date(status.revalidate_on)}")
+    if chapter.tags:
+        facts.append("<strong>Tags</strong> " + ", ".join(esc(t) for t in chapter.tags))
+    lines += ["<p>" + " · ".join(facts) + "</p>", "</div>", ""]
+    return "\n".join(lines)
+
+
+def _notes(view: ChapterView) -> list:
+    """The valid endorsements and objections of the chapter, oldest first."""
+    ctx = view.ctx
+    notes = []
+    for record in sorted(ctx.book.records_for(view.chapter.path),
+                         key=lambda r: (r.date, r.member)):
+        verification = ctx.verifications.get(record.path)
+        if verification and verification.valid and record.verdict in ("endorse", "object"):
+            notes.append(record)
+    return notes
+
+
+_COMMENTS = markdown_lib.Markdown()
+#: Comments made only of plain paragraphs (no character Markdown or HTML gives a meaning, no
+#: line that could open a list, quote, heading or code block) read the same as text: they
+#: skip Markdown, which costs about a millisecond per comment even for one plain sentence.
+_PLAIN_COMMENT = re.compile(r"[^\\`*_{}\[\]<>#+!|~&=\-\t\r]*")
+_BLOCK_START = re.compile(r"^\d+[.)]|^ | $", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=4096)
+def comments_html(comments: str) -> str:
+    """A reviewer's comments (Markdown written by a member) as sanitised HTML."""
+    if not comments.strip():
+        return "<p><em>No comments.</em></p>"
+    if _PLAIN_COMMENT.fullmatch(comments) and not _BLOCK_START.search(comments.strip("\n")):
+        paragraphs = re.split(r"\n\n+", comments.strip("\n"))
+        return "\n".join(f"<p>{paragraph}</p>" for paragraph in paragraphs)
+    return sanitize.clean_html(_COMMENTS.reset().convert(comments))
+
+
+def _review_notes(view: ChapterView, resolve: Resolve, permalink: str | None) -> str:
+    notes = _notes(view)
+    if not notes:
+        return ""
+    out = ['<section class="bok-review-notes">\n', _heading(REVIEW_NOTES, permalink)]
+    for record in notes:
+        verb = "endorsed" if record.verdict == "endorse" else "objected"
+        current = "" if record.digest == view.chapter.digest else " (an earlier revision)"
+        who = _person(view, resolve, record.member)
+        out.append(f"<p><strong>{who}</strong> {verb} on {_date(record.date)}{current}:</p>\n"
+                   f"<blockquote>\n{comments_html(record.comments)}\n</blockquote>\n")
+    out.append("</section>\n")
+    return "".join(out)
+
+
+def _blob_ids(data: bytes, object_format: str) -> set[str]:
+    """Git blob ids of ``data`` as it is, and with its line endings normalised to LF."""
+    ids = {history.blob_id(data, object_format)}
+    normalised = data.replace(b"\r\n", b"\n")
+    if normalised != data:
+        ids.add(history.blob_id(normalised, object_format))
+    return ids
+
+
+def _endorsed_blobs(view: ChapterView, object_format: str) -> set[str]:
+    """Blob ids of the endorsed content shown, to mark the revisions holding it."""
+    chapter = view.chapter
+    if view.earlier is not None:
+        return _blob_ids(view.earlier.content, object_format)
+    if not view.status.published:
+        return set()
+    try:
+        data = (view.ctx.root / chapter.path).read_bytes()
+    except OSError:
+        return set()
+    if content_digest(data) != chapter.digest:  # changed since it was loaded
+        return set()
+    return _blob_ids(data, object_format)
+
+
+def _history_section(view: ChapterView, permalink: str | None) -> str:
+    ctx, chapter, earlier = view.ctx, view.chapter, view.earlier
+    out = ['<section class="bok-history" data-pagefind-ignore="all">\n',
+           _heading(REVISION_HISTORY, permalink)]
+    revisions = ctx.hist.of(chapter.path) if ctx.hist is not None else []
+    if ctx.hist is None:
+        out.append("<p>Revision history is not available for this build (it was made without "
+                   "Git history).</p>\n")
+    elif not revisions:
+        out.append("<p>This chapter has no committed revisions yet.</p>\n")
+    else:
+        endorsed = _endorsed_blobs(view, ctx.hist.object_format)
+        out.append("<table>\n<thead>\n<tr><th>Date</th><th>Author</th><th>Change</th>"
+                   "<th>Commit</th><th>Endorsed</th></tr>\n</thead>\n<tbody>\n")
+        for revision in revisions:
+            email = revision.author_email.lower() if revision.author_email else ""
+            member = ctx.by_email.get(email) if email else None
+            author = member.name if member else revision.author_name
+            short = f"<code>{esc(revision.short)}</code>"
+            commit = (f'<a href="{esc(ctx.repo_url)}/commit/{esc(revision.commit)}">{short}</a>'
+                      if ctx.repo_url else short)
+            mark = "✓ endorsed" if revision.blob and revision.blob in endorsed else ""
+            if earlier is not None and revision.commit == earlier.revision.commit:
+                mark = "✓ endorsed, shown"
+            out.append(f"<tr><td>{_date(revision.date)}</td><td>{esc(author)}</td>"
+                       f"<td>{esc(revision.subject)}</td><td>{commit}</td><td>{mark}</td>"
+                       "</tr>\n")
+        out.append("</tbody>\n</table>\n")
+    out.append("</section>\n")
+    return "".join(out)
+
+
+# --- other pages (Markdown; MkDocs resolves their .md links) --------------------------------
 
 
 def _people(ctx: _Context, ids, src: str) -> str:
     return ", ".join(link(member_page(i), src, _member_name(ctx.book, i)) for i in ids)
-
-
-def _attribution(ctx: _Context, chapter: Chapter, status: Status, src: str) -> str:
-    book = ctx.book
-    domain = book.domains[chapter.domain]
-    lines = ['<div class="bok-attribution" markdown>', ""]
-    signed = set(status.signed_by)
-    authors = ", ".join(
-        link(member_page(a), src, _member_name(book, a)) + (" ✓" if a in signed else "")
-        for a in chapter.authors)
-    legend = " <small>(✓ signed this exact content)</small>" if signed else ""
-    lines.append(f"**Written by** {authors}{legend}")
-    lines.append("")
-    if status.endorsements:
-        endorsers = ", ".join(
-            f"{link(member_page(v.record.member), src, _member_name(book, v.record.member))} "
-            f"({_date(v.record.date)}, [notes](#review-notes))"
-            for v in sorted(status.endorsements, key=lambda v: v.record.member))
-        lines += [f"**Endorsed by** {endorsers}", ""]
-    facts = [f"**Domain** {link(f'{chapter.domain}/index.md', src, domain.title)}",
-             f"**Type** {text(chapter.type)}"]
-    if status.endorsed_on:
-        facts.append(f"**Endorsed on** {_date(status.endorsed_on)}")
-    if status.revalidate_on:
-        facts.append(f"**Re-validate by** {_date(status.revalidate_on)}")
-    if chapter.tags:
-        facts.append("**Tags** " + ", ".join(text(t) for t in chapter.tags))
-    lines += [" · ".join(facts), "", "</div>", "", ""]
-    return "\n".join(lines)
-
-
-def _review_notes(ctx: _Context, chapter: Chapter, status: Status, src: str) -> str:
-    notes = []
-    for record in sorted(ctx.book.records_for(chapter.path), key=lambda r: (r.date, r.member)):
-        verification = ctx.verifications.get(record.path)
-        if not (verification and verification.valid):
-            continue
-        if record.verdict not in ("endorse", "object"):
-            continue
-        verb = "endorsed" if record.verdict == "endorse" else "objected"
-        current = "" if record.digest == chapter.digest else " (an earlier revision)"
-        who = link(member_page(record.member), src, _member_name(ctx.book, record.member))
-        comments = record.comments.strip() or "*No comments.*"
-        quoted = "\n".join("> " + line for line in comments.splitlines())
-        notes.append(f"**{who}** {verb} on {_date(record.date)}{current}:\n\n{quoted}\n")
-    if not notes:
-        return ""
-    return "## Review notes { #review-notes }\n\n" + "\n".join(notes) + "\n"
-
-
-def _history_section(ctx: _Context, chapter: Chapter, status: Status, digests: dict,
-                     earlier) -> str:
-    out = ["## Revision history { #revision-history }\n"]
-    if ctx.hist is None:
-        out.append("Revision history is not available for this build (it was made without "
-                   "Git history).\n")
-        return "\n".join(out) + "\n"
-    revisions = ctx.hist.of(chapter.path)
-    if not revisions:
-        out.append("This chapter has no committed revisions yet.\n")
-        return "\n".join(out) + "\n"
-    endorsed = {chapter.digest} if status.published and earlier is None else set()
-    if earlier is not None:
-        endorsed.add(content_digest(earlier.content))
-    out += ["| Date | Author | Change | Commit | Endorsed |", "|---|---|---|---|---|"]
-    for revision in revisions:
-        member = ctx.book.registry.by_email(revision.author_email)
-        author = member.name if member else revision.author_name
-        short = revision.short
-        commit = f"[`{short}`]({ctx.repo_url}/commit/{revision.commit})" if ctx.repo_url \
-            else f"`{short}`"
-        digest = digests.get((revision.commit, revision.path))
-        mark = "✓ endorsed" if digest in endorsed else ""
-        if earlier is not None and revision.commit == earlier.revision.commit:
-            mark = "✓ endorsed, shown"
-        out.append(f"| {_date(revision.date)} | {text(author)} | {text(revision.subject)} | "
-                   f"{commit} | {mark} |")
-    return "\n".join(out) + "\n\n"
 
 
 def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
@@ -318,16 +469,21 @@ def _domain_body(ctx: _Context, path: str) -> str:
         return ""
 
 
-def _member_page(ctx: _Context, member: Member, plan: SitePlan) -> Page:
-    src = member_page(member.id)
-    wrote, endorsed = [], []
+def _members_chapters(ctx: _Context, plan: SitePlan) -> tuple[dict, dict]:
+    """For every member: the published chapters they wrote, and those they endorsed."""
+    wrote: dict[str, list[str]] = defaultdict(list)
+    endorsed: dict[str, list[str]] = defaultdict(list)
     for path, status in plan.published.items():
-        chapter = ctx.book.chapters[path]
-        title = plan.pages[_src(path)].title
-        if member.id in chapter.authors:
-            wrote.append(f"- {link(_src(path), src, title)}")
-        if member.id in status.endorsed_by:
-            endorsed.append(f"- {link(_src(path), src, title)}")
+        src, title = _src(path), plan.pages[_src(path)].title
+        for member_id in dict.fromkeys(ctx.book.chapters[path].authors):
+            wrote[member_id].append((src, title))
+        for member_id in dict.fromkeys(status.endorsed_by):
+            endorsed[member_id].append((src, title))
+    return wrote, endorsed
+
+
+def _member_page(ctx: _Context, member: Member, wrote: list, endorsed: list) -> Page:
+    src = member_page(member.id)
     parts = [f"# {text(member.name)}\n\n"]
     roles = []
     if member.expert_in:
@@ -338,9 +494,10 @@ def _member_page(ctx: _Context, member: Member, plan: SitePlan) -> Page:
         roles.append("Steward of the book")
     if roles:
         parts.append(" · ".join(roles) + "\n\n")
-    parts.append("## Chapters written\n\n" + ("\n".join(sorted(wrote)) or "None yet.") + "\n\n")
-    parts.append("## Chapters endorsed\n\n" + ("\n".join(sorted(endorsed)) or "None yet.")
-                 + "\n")
+    wrote_list = "\n".join(sorted(f"- {link(c, src, t)}" for c, t in wrote))
+    endorsed_list = "\n".join(sorted(f"- {link(c, src, t)}" for c, t in endorsed))
+    parts.append("## Chapters written\n\n" + (wrote_list or "None yet.") + "\n\n")
+    parts.append("## Chapters endorsed\n\n" + (endorsed_list or "None yet.") + "\n")
     return Page(src, member.name, "".join(parts))
 
 
@@ -350,6 +507,12 @@ def _members_index(ctx: _Context) -> Page:
             for m in sorted(ctx.book.registry.members.values(), key=lambda m: m.name)]
     return Page(src, "Members", "# Members\n\nThe people who write and endorse this book.\n\n"
                 + "\n".join(rows) + "\n")
+
+
+def _search_page() -> Page:
+    """The search page; the engine mounts the search box on it (no script in page content)."""
+    return Page(SEARCH_PAGE, "Search", "# Search\n\nSearch the endorsed chapters of this book: "
+                "type a few words, then narrow the results by domain, type, author or state.\n")
 
 
 def _home_page(ctx: _Context) -> Page:

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from bok.history import History, Revision, blob_at, blobs_at, is_shallow, read_history
+from bok.history import (
+    History,
+    Revision,
+    blob_at,
+    blob_id,
+    blobs_at,
+    is_shallow,
+    read_history,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -156,6 +164,31 @@ def test_rename_chain_keeps_all_history_under_the_current_name(repo: Repo) -> No
     assert list(history.revisions) == ["content/c.md"]
     # Revision.path is what is needed to fetch the old text after renames.
     assert blob_at(repo.root, revs[3].commit, revs[3].path) == (body + "more\n").encode()
+
+
+def test_each_revision_carries_its_blob_id(repo: Repo) -> None:
+    """The one git log also gives every revision's blob id, renames included; it equals
+    blob_id() of the content, so a revision holding some content is found without reading."""
+    body = "".join(f"line {i}\n" for i in range(20))
+    versions = [body, body + "more\n", body + "more\n", body + "more\nrenamed and edited\n"]
+    repo.write("content/a.md", versions[0])
+    repo.commit("create a")
+    repo.write("content/a.md", versions[1])
+    repo.commit("edit a")
+    repo.git("mv", "content/a.md", "content/b.md")
+    repo.commit("rename a to b")
+    repo.git("mv", "content/b.md", "content/c.md")
+    repo.write("content/c.md", versions[3])
+    repo.commit("rename b to c with an edit")
+
+    history = read_history(repo.root)
+
+    revs = history.of("content/c.md")
+    assert [r.blob for r in revs] == [blob_id(v.encode()) for v in reversed(versions)]
+    for rev in revs:
+        assert rev.blob == repo.git("rev-parse", f"{rev.commit}:{rev.path}").strip()
+    assert history.object_format == "sha1"
+    assert blob_id(b"") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # git hash-object
 
 
 def test_old_name_reused_after_rename_starts_fresh(repo: Repo) -> None:

@@ -54,8 +54,30 @@ def article(html: str) -> str:
     return re.search(r"<article.*?</article>", html, re.S).group(0)
 
 
-def search_text(site: Path) -> str:
-    return (site / "search" / "search_index.json").read_text(encoding="utf-8")
+def searchable(html: str) -> str:
+    """What Pagefind indexes of a page: its data-pagefind-body region without the parts marked
+    data-pagefind-ignore (bok writes both as plain, unnested sections)."""
+    body = re.search(r"<div[^>]*data-pagefind-body.*?</article>", html, re.S)
+    if body is None:
+        return ""
+    return re.sub(r"<section[^>]*data-pagefind-ignore.*?</section>", "", body.group(0),
+                  flags=re.S)
+
+
+def search_entry(site: Path) -> dict:
+    """Pagefind's entry file: the languages indexed and the pages in each."""
+    return json.loads((site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+
+
+def indexed_pages(site: Path) -> int:
+    return sum(lang["page_count"] for lang in search_entry(site)["languages"].values())
+
+
+def site_text(site: Path) -> str:
+    """Every text file of the built site (Pagefind's index chunks are compressed; the browser
+    test searches them)."""
+    return "".join(p.read_text(errors="ignore") for p in site.rglob("*")
+                   if p.is_file() and p.suffix in (".html", ".json", ".xml", ".js", ".css"))
 
 
 def test_endorsed_chapter_shows_attribution_notes_and_history(book):
@@ -75,10 +97,25 @@ def test_endorsed_chapter_shows_attribution_notes_and_history(book):
     assert "https://example.invalid/book/commit/" in html
     assert "✓ endorsed" in html
     assert "hydraulics" in html
-    index = json.loads(search_text(site))
-    doc = next(d for d in index["docs"] if d["location"] == "brakes/abs/")
-    assert doc["title"] == "Bleeding ABS units"
-    assert "Alice Martin" in doc["text"] and "hydraulics" in doc["text"]  # authors, tags
+    # The table of contents lists bok's sections; "skip to content" goes to the title.
+    full = page(site, "brakes/abs")
+    assert re.search(r'<h1 id="bleeding-abs-units">Bleeding ABS units', html)
+    assert 'href="#bleeding-abs-units" class="md-skip"' in full
+    assert 'href="#review-notes" class="md-nav__link"' in full
+    assert 'href="#revision-history" class="md-nav__link"' in full
+    # Search indexes the title, authors, tags and notes with filters, not the history.
+    found = searchable(html)
+    assert 'data-pagefind-meta="title:Bleeding ABS units"' in found
+    assert "Alice Martin" in found and "hydraulics" in found and "Reviewed by bob." in found
+    assert '<span data-pagefind-filter="author">Alice Martin</span>' in found
+    assert '<span data-pagefind-filter="domain">Brakes</span>' in found
+    assert '<span data-pagefind-filter="type">practice</span>' in found
+    assert 'data-pagefind-filter="state:endorsed"' in found
+    assert "Draft the ABS chapter" not in found and "Revision history" not in found
+    assert indexed_pages(site) == 1  # the chapter; not the home, domain or member pages
+    assert list(search_entry(site)["languages"]) == ["en"]  # the pages' <html lang="en">
+    assert '<html lang="en"' in full
+    assert not (site / "search" / "search_index.json").exists()  # Material's search is off
     tags = (site / "tags" / "index.html").read_text()
     assert "hydraulics" in tags and "brakes/abs/" in tags
 
@@ -93,6 +130,95 @@ def test_history_follows_renames(book):
     html = article(page(build(book), "brakes/abs-bleeding"))
     assert "first words" in html and "rename the chapter" in html
     assert "2026-01-05" in html and not (book.root / "site/brakes/abs").exists()
+
+
+_ROW = re.compile(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>.*?</td><td>([^<]*)</td>"
+                  r"</tr>")
+
+
+def test_endorsed_revisions_are_marked_by_blob_id_without_reading_old_content(book, monkeypatch):
+    """Every revision holding the endorsed content is marked, found by Git's blob ids alone,
+    also when the working tree has Windows line endings (core.autocrlf)."""
+    book.chapter(ABS, title="ABS", body="The endorsed words.\n")
+    book.commit("endorsed words", date="2026-01-05T09:00:00+00:00")
+    book.chapter(ABS, title="ABS", body="A detour.\n")
+    book.commit("a detour", date="2026-01-06T09:00:00+00:00")
+    book.chapter(ABS, title="ABS", body="The endorsed words.\n")
+    book.commit("back to the endorsed words", date="2026-01-07T09:00:00+00:00")
+    book.endorse_fully(ABS)
+    book.commit("endorse")
+
+    def no_blobs(*args, **kwargs):
+        raise AssertionError("the build read old revisions of an endorsed chapter")
+
+    monkeypatch.setattr("bok.history.blobs_at", no_blobs)
+    expected = [("back to the endorsed words", "✓ endorsed"), ("a detour", ""),
+                ("endorsed words", "✓ endorsed")]
+    assert _ROW.findall(article(page(build(book), "brakes/abs"))) == expected
+    chapter = book.root / ABS
+    chapter.write_bytes(chapter.read_bytes().replace(b"\n", b"\r\n"))
+    assert _ROW.findall(article(page(build(book), "brakes/abs"))) == expected
+
+
+def test_plain_review_comments_read_as_markdown_renders_them():
+    """Plain comments skip Markdown; they must come out exactly as Markdown makes them."""
+    import random
+
+    import markdown
+
+    from bok.sanitize import clean_html
+    from bok.site import comments_html
+
+    converter = markdown.Markdown()
+    pieces = [*"abc XYZ,.;:'\"?()/%$@09", "\n", "\n\n", "é", "日", "  ", "1.", " 3. x", "- ",
+              "> ", "#", "*", "&", "<b>", "[x](y)", "\t", "_", "\r\n", "`", "    "]
+    rng = random.Random(7)
+    samples = ["Reviewed by bob.", "Looks right.\n\nOne question: why 12 Nm?\nFine anyway."]
+    samples += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    for comment in samples:
+        if comment.strip():
+            expected = clean_html(converter.reset().convert(comment))
+            assert comments_html(comment) == expected, comment
+
+
+def test_links_and_search_without_directory_urls(book):
+    book.write("mkdocs.yml", MKDOCS + "use_directory_urls: false\n")
+    book.chapter(ABS, title="ABS")
+    book.endorse_fully(ABS)
+    book.commit("abs")
+    site = build(book)
+    html = article((site / "brakes" / "abs.html").read_text(encoding="utf-8"))
+    assert 'href="../members/alice.html"' in html and 'href="../members/bob.html"' in html
+    assert '<a href="index.html"><span data-pagefind-filter="domain">' in html
+    assert '"search.html"' in (site / "assets/bok/search.js").read_text(encoding="utf-8")
+    assert 'id="bok-search"' in (site / "search.html").read_text(encoding="utf-8")
+    assert indexed_pages(site) == 1
+
+
+def test_a_book_without_endorsed_chapters_has_an_empty_search_index(book):
+    book.chapter(DRUMS, title="Never endorsed", body="zebra velvet procedure\n")
+    book.commit("one chapter, not endorsed")
+    site = build(book)
+    assert indexed_pages(site) == 0
+    assert 'id="bok-search"' in page(site, "search")
+    assert "zebra velvet" not in site_text(site)
+
+
+def test_failed_search_index_leaves_the_previous_site(book, monkeypatch, tmp_path):
+    book.chapter(ABS, title="ABS")
+    book.endorse_fully(ABS)
+    book.commit("abs")
+    site = build(book)
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    broken = tmp_path / "pagefind"
+    broken.write_text("#!/bin/sh\necho index broke >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr("bok.publish._pagefind_binary", lambda: str(broken))
+    with pytest.raises(BokError, match="Pagefind could not index the site.*index broke"):
+        build(book)
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in site.parent.iterdir() if ".building-" in p.name]
 
 
 def test_unendorsed_and_drafts_are_absent_everywhere(book):
@@ -128,7 +254,9 @@ def test_newest_endorsed_revision_is_shown_when_head_is_not(book):
     assert "unreviewed rewrite" not in html and "ABS v2" not in html.split("Revision history")[0]
     assert "A newer revision awaits review" in html
     assert "✓ endorsed, shown" in html and "v2 pushed past the gate" in html
-    assert "unreviewed rewrite" not in search_text(site)
+    assert "The endorsed procedure." in searchable(html)
+    assert "unreviewed rewrite" not in site_text(site)
+    assert indexed_pages(site) == 1
 
 
 def test_lapsed_endorsements_stay_published_with_a_notice(book, monkeypatch):
@@ -339,5 +467,5 @@ def test_pages_stay_small_with_navigation_prune(book):
     html = page(site, "brakes/c00")
     assert "Brakes chapter 19" in html  # siblings are in the navigation
     assert "Engines chapter" not in html  # other sections are pruned away
-    data = json.loads(search_text(site))
-    assert any(doc["title"] == "Engines chapter 7" for doc in data["docs"])
+    assert 'data-pagefind-meta="title:Engines chapter 7"' in page(site, "engines/e07")
+    assert indexed_pages(site) == 40  # every chapter is searchable, and only chapters
