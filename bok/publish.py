@@ -24,14 +24,17 @@ from .errors import BokError
 
 
 class _Errors(logging.Handler):
-    """Collects MkDocs' error messages: its exceptions only say 'Aborted with a BuildError!'."""
+    """Collects MkDocs' messages: its exceptions only say 'Aborted with a BuildError!' or
+    'Aborted with 2 warnings in strict mode!', never which."""
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
+        super().__init__(logging.WARNING)
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        target = self.errors if record.levelno >= logging.ERROR else self.warnings
+        target.append(record.getMessage().strip())
 
 
 @contextmanager
@@ -44,7 +47,7 @@ def _mkdocs_errors():
     try:
         yield
     except exceptions.MkDocsException as exc:
-        detail = "; ".join(handler.messages) or str(exc)
+        detail = "; ".join(handler.errors or handler.warnings) or str(exc)
         raise BokError(f"the site build failed: {detail}") from None
     finally:
         logger.removeHandler(handler)
@@ -297,6 +300,17 @@ def serve(root: Path, drafts: bool, address: str) -> None:
     """
     from mkdocs.commands import serve as mkdocs_serve
     _load_config(root)
-    with _environment(drafts, True):
-        mkdocs_serve.serve(str(root / "mkdocs.yml"), livereload=True,
-                           watch=[str(root / "reviews")], dev_addr=address)
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(console)
+    logger.setLevel(logging.INFO)  # "Serving on http://...", rebuilds, warnings
+    try:
+        with _environment(drafts, True), _mkdocs_errors():
+            mkdocs_serve.serve(str(root / "mkdocs.yml"), livereload=True,
+                               watch=[str(root / "reviews")], dev_addr=address)
+    except OSError as exc:
+        raise BokError(f"cannot serve on {address}: {exc.strerror or exc}; "
+                       "pass another address with -a IP:PORT") from None
+    finally:
+        logger.removeHandler(console)

@@ -469,3 +469,23 @@ def test_pages_stay_small_with_navigation_prune(book):
     assert "Engines chapter" not in html  # other sections are pruned away
     assert 'data-pagefind-meta="title:Engines chapter 7"' in page(site, "engines/e07")
     assert indexed_pages(site) == 40  # every chapter is searchable, and only chapters
+
+
+def test_strict_build_names_the_warning(book):
+    book.chapter(ABS, title="ABS", body="See [the missing page](nowhere.md).\n")
+    book.endorse_fully(ABS)
+    book.commit("abs")
+    with pytest.raises(BokError, match="nowhere.md"):
+        build(book, strict=True)
+
+
+def test_serve_reports_a_busy_port_in_one_line(book):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = book.bok("serve", "-a", f"127.0.0.1:{port}")
+    assert result.exit_code == 1, result.output
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
