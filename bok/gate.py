@@ -166,8 +166,8 @@ def _removed_authors(root: Path, book: Book, trust: GitTree, changes: dict[str, 
             findings.append(Finding(
                 MEMBERS_PATH, "member-still-author",
                 f"removes '{author}', who is an author of {path}",
-                fix="Keep the member (without keys or expertise), or change the chapter's "
-                    "authors in the same pull request."))
+                fix="Keep the member and their keys (their signatures must still verify), "
+                    "or change the chapter's authors in the same pull request."))
     return findings
 
 
