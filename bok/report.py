@@ -94,6 +94,9 @@ def status_text(result: Result) -> str:
             lines.append(f"          missing: {'; '.join(status.missing)}")
             if status.may_endorse:
                 lines.append(f"          may endorse: {', '.join(status.may_endorse)}")
+    # what the per-chapter lines above already say is not repeated
+    lines += [str(f) for f in result.findings if f.rule not in ("not-endorsed",
+                                                                 "revalidation-due")]
     lines.append(summary_line(result))
     return "\n".join(lines)
 

@@ -132,3 +132,11 @@ def test_status_lists_every_chapter_with_what_it_needs(repo):
     assert "author signature from alice" in lines[abs_line + 1]
     assert "may endorse: bob, carol" in lines[abs_line + 2]
     assert any(line.startswith("draft") and "content/engines/oil.md" in line for line in lines)
+
+
+def test_status_prints_findings_that_are_not_about_a_chapters_state(repo):
+    repo.chapter("content/brakes/abs.md")
+    repo.write("content/brakes/bad.md", "no front matter\n")
+    output = repo.bok("status").output
+    assert "content/brakes/bad.md:1: error: front matter must open with '---'" in output
+    assert "[not-endorsed]" not in output
