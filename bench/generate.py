@@ -469,17 +469,15 @@ class FastImport:
         return f":{self.mark}"
 
 
-MKDOCS_YML = """site_name: Bench book ({n} chapters)
+# The configurations bench/run.py measures share these parts with the book's own mkdocs.yml.
+HEAD = """site_name: Bench book ({n} chapters)
 site_url: https://book.example.invalid/
 repo_url: https://git.example.invalid/bench/book
 docs_dir: content
 theme:
   name: material
-  features:
-    - navigation.prune
-plugins:
-  - bok
-markdown_extensions:
+"""
+MARKDOWN_EXTENSIONS = """markdown_extensions:
   - admonition
   - attr_list
   - md_in_html
@@ -490,6 +488,8 @@ markdown_extensions:
   - pymdownx.highlight
   - pymdownx.tasklist
 """
+MKDOCS_YML = (HEAD + "  features:\n    - navigation.prune\nplugins:\n  - bok\n"
+              + MARKDOWN_EXTENSIONS)
 
 POLICY_YML = """endorsements: 2
 author_signatures: all

@@ -35,24 +35,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 TODAY = "2025-07-01"  # matches bench/generate.py
-MARKDOWN_EXTENSIONS = """markdown_extensions:
-  - admonition
-  - attr_list
-  - md_in_html
-  - tables
-  - toc:
-      permalink: true
-  - pymdownx.superfences
-  - pymdownx.highlight
-  - pymdownx.tasklist
-"""
-HEAD = """site_name: Bench book ({n} chapters)
-site_url: https://book.example.invalid/
-repo_url: https://git.example.invalid/bench/book
-docs_dir: content
-theme:
-  name: material
-"""
+from generate import HEAD, MARKDOWN_EXTENSIONS  # noqa: E402 - bench/ is on sys.path
+
 PLAIN_PRUNE = HEAD + "  features:\n    - navigation.prune\nplugins:\n  - search\n" + \
     MARKDOWN_EXTENSIONS
 PLAIN = HEAD + "plugins:\n  - search\n" + MARKDOWN_EXTENSIONS
