@@ -53,7 +53,7 @@ from .errors import BokError
 from .gate import evaluate_book
 from .loading import load_book
 from .revisions import earlier_endorsed
-from .trees import WorkTree
+from .trees import LINK, WorkTree
 
 log = get_plugin_logger(__name__)
 
@@ -132,12 +132,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def on_files(self, files: Files, config) -> Files:
         assert self.plan is not None and self.root is not None
-        docs = Path(config.docs_dir)
+        docs = WorkTree(Path(config.docs_dir))
         ours = {SEARCH_SCRIPT, STYLESHEET}
         for file in list(files):
             if file.generated_by:
                 continue
-            if (file.src_uri.endswith(".md") or _through_link(docs, file.src_uri)
+            if (file.src_uri.endswith(".md") or docs.kind(file.src_uri) == LINK
                     or file.src_uri in ours or file.src_uri.startswith(PAGEFIND_DIR)):
                 files.remove(file)
         for page in self.plan.pages.values():
@@ -271,16 +271,6 @@ def _chapter_toc(toc, title: tuple[str, str], headings: list[tuple[str, str]]) -
     top = AnchorLink(html.escape(title[1]), title[0], 1)
     top.children = [*toc.items, *(AnchorLink(html.escape(t), i, 2) for i, t in headings)]
     toc.items = [top]
-
-
-def _through_link(docs: Path, src_uri: str) -> bool:
-    """Is the file, or a folder on its way, a symbolic link? Then it is never published."""
-    path = docs
-    for part in src_uri.split("/"):
-        path = path / part
-        if path.is_symlink():
-            return True
-    return False
 
 
 def _walk_toc(items):

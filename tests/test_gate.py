@@ -38,6 +38,13 @@ def gate(repo) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.output)
 
 
+def revise_with_one_endorsement(repo) -> None:
+    """A new revision of ABS, signed by its author and endorsed by one expert of two."""
+    repo.chapter(ABS, title="ABS bleeding", body="v2\n")
+    repo.review("sign", ABS, "alice")
+    repo.review("endorse", ABS, "bob")
+
+
 def forge(repo, chapter, member, key, verdict="endorse", role="reviewer", digest=None,
           comments="", namespace=sshsig.NAMESPACE, date=dt.date(2026, 11, 22)):
     """Write a record the CLI would refuse to write, signed with whatever key we like."""
@@ -162,9 +169,7 @@ def test_author_endorsing_own_chapter(pr):
 
 
 def test_expert_of_another_domain_endorsing(pr):
-    pr.chapter(ABS, title="ABS bleeding", body="v2\n")
-    pr.review("sign", ABS, "alice")
-    pr.review("endorse", ABS, "bob")
+    revise_with_one_endorsement(pr)
     forge(pr, ABS, "dave", key="dave")
     code, data = gate(pr)
     assert code == 1
@@ -175,9 +180,7 @@ def test_expert_of_another_domain_endorsing(pr):
 def test_pull_request_adding_its_own_expert(pr):
     from .conftest import PEOPLE
     pr.members({**PEOPLE, "mallory": ("Mallory", ["brakes"], False)})
-    pr.chapter(ABS, title="ABS bleeding", body="v2\n")
-    pr.review("sign", ABS, "alice")
-    pr.review("endorse", ABS, "bob")
+    revise_with_one_endorsement(pr)
     forge(pr, ABS, "mallory", key="mallory")
     code, data = gate(pr)
     assert code == 1
@@ -191,9 +194,7 @@ def test_pull_request_adding_its_own_expert(pr):
 
 def test_pull_request_lowering_the_threshold(pr):
     pr.write("reviews/policy.yml", "endorsements: 1\n")
-    pr.chapter(ABS, title="ABS bleeding", body="v2\n")
-    pr.review("sign", ABS, "alice")
-    pr.review("endorse", ABS, "bob")
+    revise_with_one_endorsement(pr)
     code, data = gate(pr)
     assert code == 1
     assert findings(data, "registry-signoff-missing", "reviews/policy.yml")
@@ -327,9 +328,7 @@ def test_one_person_counts_once_whatever_the_id(pr):
     bob_key = pr.keys["bob"].with_suffix(".pub").read_text().strip()
     pr.members(extra=f"  bob2:\n    name: Bob Again\n    keys:\n      - {bob_key}\n"
                      "    expert_in: [brakes]\n")
-    pr.chapter(ABS, title="ABS bleeding", body="v2\n")
-    pr.review("sign", ABS, "alice")
-    pr.review("endorse", ABS, "bob")
+    revise_with_one_endorsement(pr)
     forge(pr, ABS, "bob2", key="bob")
     data = pr.check_json()
     assert findings(data, "shared-key", "reviews/members.yml")
