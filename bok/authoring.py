@@ -97,10 +97,11 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         made.append("README.md")
     ignore_path = target / ".gitignore"
     current = ignore_path.read_text(encoding="utf-8") if ignore_path.exists() else ""
-    if "site/" not in current.split():
+    missing = [line for line in ignore.splitlines() if line and line not in current.split()]
+    if missing:
         ignore_path.write_text(current + ("\n" if current and not current.endswith("\n") else "")
-                               + ignore, encoding="utf-8")
-        made.append(".gitignore (site/)")
+                               + "".join(f"{line}\n" for line in missing), encoding="utf-8")
+        made.append(f".gitignore ({', '.join(missing)})")
     if not (target / ".git").exists():
         subprocess.run(["git", "init", "-q", str(target)], check=True)
         made.append(".git (git init)")

@@ -255,9 +255,12 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
       bok build --site-dir public --no-history
     """
     from .publish import build_site
-    target = build_site(ctx.root, site_dir, drafts=drafts, with_history=not no_history,
+    from .report import build_summary
+    report = build_site(ctx.root, site_dir, drafts=drafts, with_history=not no_history,
                         strict=strict)
-    click.echo(f"built the site into {target}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(build_summary(report, ctx.root))
 
 
 @cli.command()

@@ -23,6 +23,7 @@ from .model import (
     Book,
     Chapter,
     Domain,
+    Home,
     Member,
     Policy,
     Record,
@@ -270,20 +271,23 @@ def _load_home(tree: Tree, book: Book) -> None:
     data = tree.read(path)
     if data is None:
         return
+    title, description = "Home", ""
     try:
         text = document.decode(data)
         if text.startswith(document.DELIMITER):
             doc = document.parse(data)
             values, problems = schema.HOME.validate(doc.meta, doc.lines)
             _add(book.findings, path, problems)
-            _unsafe_text(path, values, doc.lines, book)
+            if not _unsafe_text(path, values, doc.lines, book):
+                title, description = values["title"] or title, values["description"] or ""
             body, first = doc.body, doc.body_line
         else:
             body, first = text, 1
     except FileProblem as problem:
         book.findings.append(problem.finding(path))
         return
-    _unsafe_body(path, body, first, book)
+    unsafe = _unsafe_body(path, body, first, book)
+    book.home = Home(title, description, "" if unsafe else body)
 
 
 def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
@@ -326,9 +330,10 @@ def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
         values, problems = schema.DOMAIN.validate(doc.meta, doc.lines)
         _add(book.findings, path, problems)
         _unsafe_text(path, values, doc.lines, book)
-        _unsafe_body(path, doc.body, doc.body_line, book)
+        unsafe = _unsafe_body(path, doc.body, doc.body_line, book)
         book.domains[folder] = Domain(folder, path, values["title"] or folder,
-                                      values["description"])
+                                      values["description"], "" if unsafe else doc.body,
+                                      tuple(values["order"]))
 
 
 def _load_chapters(tree: Tree, entries: list[Entry], book: Book) -> None:
@@ -379,6 +384,23 @@ def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
             fix=f"Use one of: {', '.join(book.policy.chapter_types)}."))
     invalid |= _unsafe_body(path, doc.body, doc.body_line, book)
     if invalid:
+        return None
+    domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
+    return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
+                   authors=values["authors"], type=values["type"], summary=values["summary"],
+                   tags=values["tags"], draft=values["draft"], digest=content_digest(data),
+                   body=doc.body, body_line=doc.body_line)
+
+
+def chapter_at(path: str, data: bytes) -> Chapter | None:
+    """A chapter as one revision of it reads (an earlier, endorsed one the site shows): its
+    own title, authors, type, summary and tags; None if that revision does not parse."""
+    try:
+        doc = document.parse(data)
+    except FileProblem:
+        return None
+    values, problems = schema.CHAPTER.validate(doc.meta, doc.lines)
+    if any(p.rule != "unknown-key" for p in problems) or not values["authors"]:
         return None
     domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
     return Chapter(path=path, domain=domain, slug=slug, title=values["title"],

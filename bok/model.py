@@ -104,6 +104,17 @@ class Domain:
     path: str
     title: str
     description: str = ""
+    body: str = ""  # the domain page's own text (Markdown), shown above its chapters
+    order: tuple[str, ...] = ()  # chapter slugs in reading order; the others follow by title
+
+
+@dataclass(frozen=True)
+class Home:
+    """The book's home page (content/index.md)."""
+
+    title: str = "Home"
+    description: str = ""
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +199,7 @@ class Book:
     findings: list[Finding] = field(default_factory=list)
     invalid_chapters: set[str] = field(default_factory=set)
     file_digests: dict[str, str] = field(default_factory=dict)  # registry files' digests
+    home: Home | None = None
 
     def records_for(self, path: str) -> list[Record]:
         """The records that review ``path`` (a chapter or a registry file)."""

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BokError
@@ -45,7 +46,7 @@ def _mkdocs_errors():
     logger = logging.getLogger("mkdocs")
     logger.addHandler(handler)
     try:
-        yield
+        yield handler
     except exceptions.MkDocsException as exc:
         detail = "; ".join(handler.errors or handler.warnings) or str(exc)
         raise BokError(f"the site build failed: {detail}") from None
@@ -84,8 +85,29 @@ def _load_config(root: Path, **overrides):
     return config
 
 
+def _docs_dir(root: Path, drafts: bool) -> dict[str, str]:
+    """Where the plugin stages the book: it must exist before MkDocs reads its configuration.
+    A drafts preview is staged apart from the published book (``.bok/preview/``), so an
+    engine run in the book never lays out a preview."""
+    from .stage import stage_folder
+    folder = stage_folder(root, drafts)
+    if not folder.is_symlink():
+        folder.mkdir(parents=True, exist_ok=True)
+    return {"docs_dir": str(folder)} if drafts else {}
+
+
+@dataclass
+class BuildReport:
+    """What a build published, for the one-paragraph summary ``bok build`` ends with."""
+
+    site: Path
+    chapters: int = 0
+    left_out: dict[str, list[str]] = field(default_factory=dict)  # state -> chapter paths
+    warnings: list[str] = field(default_factory=list)  # MkDocs' and bok's, in order
+
+
 def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
-               with_history: bool = True, strict: bool = False) -> Path:
+               with_history: bool = True, strict: bool = False) -> BuildReport:
     """Build the book at ``root`` into ``site_dir``; the old site stays if anything fails."""
     from mkdocs.commands.build import build
 
@@ -95,8 +117,9 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
         with _environment(drafts, with_history):
-            config = _load_config(root, site_dir=str(staging), strict=strict)
-            with _mkdocs_errors():
+            config = _load_config(root, site_dir=str(staging), strict=strict,
+                                  **_docs_dir(root, drafts))
+            with _mkdocs_errors() as messages:
                 build(config)
     except BokError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -105,7 +128,13 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap(staging, target)
-    return target
+    report = BuildReport(target, warnings=list(messages.warnings))
+    plugin = config.plugins.get("bok")
+    plan = getattr(plugin, "plan", None)
+    if plan is not None:
+        report.chapters = len(plan.published)
+        report.left_out = plan.left_out
+    return report
 
 
 def _swap(staging: Path, target: Path) -> None:
@@ -299,7 +328,7 @@ def serve(root: Path, drafts: bool, address: str) -> None:
     Every rebuild is indexed for search too, so the search page works in the preview.
     """
     from mkdocs.commands import serve as mkdocs_serve
-    _load_config(root)
+    _load_config(root, **_docs_dir(root, drafts))
     console = logging.StreamHandler()
     console.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
     logger = logging.getLogger("mkdocs")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+from . import policy
 from .errors import Finding
 from .gate import Result
 from .policy import STATES, Status
@@ -144,3 +146,29 @@ def github_summary(result: Result) -> str:
         out += [f"- **{f.severity}** `{f.location()}`: {f.message} ({f.rule})"
                 for f in result.findings]
     return "\n".join(out) + "\n"
+
+
+#: Why a chapter in each state is not on the site, for the build's summary.
+_LEFT_OUT_WHY = {
+    policy.AWAITING: "awaiting endorsement",
+    policy.PENDING: "pending, with no endorsed revision in the history",
+    policy.DRAFT: "draft",
+    policy.INVALID: "invalid (see bok check)",
+}
+
+
+def build_summary(report, root: Path) -> str:
+    """What ``bok build`` published and what it left out, and why."""
+    try:
+        where = report.site.relative_to(root).as_posix() + "/"
+    except ValueError:
+        where = str(report.site)
+    count = report.chapters
+    text = f"built the site into {where}: {count} chapter{'s' * (count != 1)} published"
+    left = [f"{len(paths)} {_LEFT_OUT_WHY.get(state, state)}"
+            for state, paths in sorted(report.left_out.items()) if paths]
+    if left:
+        text += "; left out: " + ", ".join(left) + " ('bok status' says what each needs)"
+    elif count == 0:
+        text += " (no chapter is endorsed yet: 'bok status' says what each needs)"
+    return text + "."

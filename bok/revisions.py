@@ -9,7 +9,7 @@ ones in that revision's front matter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,18 +73,20 @@ def earlier_records(root: Path, chapter: Chapter, registry: Registry,
     return checked
 
 
-def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
-                    registry: Registry, book_policy: Policy, today: dt.date,
-                    hist: history.History) -> EndorsedRevision | None:
-    """The newest earlier revision of ``chapter`` whose content its records endorse."""
+def endorsed_revisions(root: Path, chapter: Chapter, checked: list[Verification],
+                       registry: Registry, book_policy: Policy, today: dt.date,
+                       hist: history.History, include_current: bool = False
+                       ) -> Iterator[EndorsedRevision]:
+    """The revisions of ``chapter`` whose content its experts endorsed under the policy,
+    newest first (the records of today and every committed version of them count)."""
     if not checked:
-        return None
+        return
     checked = checked + earlier_records(root, chapter, registry, hist)
     endorsed_digests = {v.record.digest for v in checked
                         if v.valid and v.record.verdict == "endorse"
-                        and v.record.digest != chapter.digest}
+                        and (include_current or v.record.digest != chapter.digest)}
     if not endorsed_digests:
-        return None
+        return
     revisions = [r for r in hist.of(chapter.path) if r.status != "D"]
     contents = history.blobs_at(root, [(r.commit, r.path) for r in revisions])
     rules = book_policy.rules_for(chapter.domain)
@@ -100,8 +102,15 @@ def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
             continue
         status = policy.evaluate(chapter, checked, registry, rules, today, digest, authors)
         if status.published:
-            return EndorsedRevision(revision, content, status)
-    return None
+            yield EndorsedRevision(revision, content, status)
+
+
+def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
+                    registry: Registry, book_policy: Policy, today: dt.date,
+                    hist: history.History) -> EndorsedRevision | None:
+    """The newest earlier revision of ``chapter`` whose content its records endorse."""
+    return next(endorsed_revisions(root, chapter, checked, registry, book_policy, today, hist),
+                None)
 
 
 def earlier_endorsed(root: Path) -> Callable[..., bool]:

@@ -224,6 +224,9 @@ CHAPTER = Schema("chapter front matter", {
 DOMAIN = Schema("domain page front matter", {
     "title": Option(Text(), required=True, help="the domain's name, plain text"),
     "description": Option(Text(), default="", help="what this community of practice covers"),
+    "order": Option(ListOf(Text()), default=(),
+                    help="chapter slugs (file names without .md) in the order readers see "
+                         "them; chapters not listed follow, by title"),
 })
 
 HOME = Schema("home page front matter", {

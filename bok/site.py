@@ -19,6 +19,7 @@ take its place.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import html
 import posixpath
@@ -31,11 +32,10 @@ from urllib.parse import quote
 
 import markdown as markdown_lib
 
-from . import document, history, policy, sanitize
-from .errors import FileProblem
-from .model import CONTENT, Book, Chapter, Member, content_digest
+from . import history, loading, policy, sanitize
+from .model import CONTENT, Book, Chapter, Domain, Member, content_digest
 from .policy import Status
-from .revisions import EndorsedRevision, newest_endorsed
+from .revisions import EndorsedRevision, endorsed_revisions, newest_endorsed
 from .signing import Verification
 
 MEMBERS_DIR = "members"
@@ -45,6 +45,7 @@ RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind")
 #: Ids of the headings bok adds to a chapter page, with their titles (for the table of contents).
 REVIEW_NOTES = ("review-notes", "Review notes")
 REVISION_HISTORY = ("revision-history", "Revision history")
+CHANGES = ("changes-under-review", "Changes under review")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
 #: Turns a page (relative to content/, e.g. ``members/alice.md``) into the href that reaches it
@@ -67,10 +68,22 @@ class Page:
 
 
 @dataclass
+class DomainNav:
+    """A domain in the navigation: its page, then its published chapters in reading order."""
+
+    id: str
+    title: str
+    chapters: list[str] = field(default_factory=list)  # page src_uris
+
+
+@dataclass
 class SitePlan:
     pages: dict[str, Page] = field(default_factory=dict)
     published: dict[str, Status] = field(default_factory=dict)  # chapter path -> status
     history_available: bool = True
+    domains: list[DomainNav] = field(default_factory=list)
+    #: chapters left out of the site, by the reason (their state): for the build's summary
+    left_out: dict[str, list[str]] = field(default_factory=dict)
 
 
 def text(value: str) -> str:
@@ -117,6 +130,9 @@ class _Context:
     drafts: bool
     repo_url: str | None
     by_email: dict[str, Member] = field(default_factory=dict)
+    theme_tags: bool = False  # the theme shows a page's tags itself (Material's tags plugin)
+    #: folders of reviews/ with a record file that was committed more than once
+    rewritten_reviews: set[str] | None = None
 
 
 @dataclass
@@ -125,53 +141,87 @@ class ChapterView:
     the engine knows every page's URL."""
 
     ctx: _Context
-    chapter: Chapter
+    chapter: Chapter  # the chapter as it is today (its path, records and history)
     status: Status  # the status of the content shown
     earlier: EndorsedRevision | None  # set when an earlier endorsed revision is shown
+    shown: Chapter | None = None  # the revision shown, when it is not today's content
+    #: in a drafts preview of a pending chapter: the endorsed revision the draft changes
+    preview_of: EndorsedRevision | None = None
+
+    @property
+    def meta(self) -> Chapter:
+        """The front matter of the revision shown: everything on the page comes from it."""
+        return self.shown or self.chapter
 
 
 def plan_site(root: Path, book: Book, statuses: dict[str, Status],
               verifications: dict[str, Verification], hist: history.History | None,
-              today: dt.date, drafts: bool = False, repo_url: str | None = None) -> SitePlan:
+              today: dt.date, drafts: bool = False, repo_url: str | None = None,
+              theme_tags: bool = False) -> SitePlan:
     """Decide every page of the site and write its Markdown (a chapter page's is its body;
     :func:`chapter_html` adds the rest once the engine has rendered it)."""
     ctx = _Context(root, book, statuses, verifications, hist, today, drafts,
-                   repo_url.rstrip("/") if repo_url else None)
+                   repo_url.rstrip("/") if repo_url else None, theme_tags=theme_tags)
     for member in book.registry.members.values():  # as Registry.by_email: the first one wins
         if member.email:
             ctx.by_email.setdefault(member.email.lower(), member)
     plan = SitePlan(history_available=hist is not None)
     revisions = _earlier_revisions(ctx)
     for path, chapter in sorted(book.chapters.items()):
-        status = statuses[path]
-        earlier = revisions.get(path)
-        if status.published:
-            page = _chapter_page(ctx, chapter, status, chapter.body, None)
-        elif earlier is not None:
-            shown = _parse_revision(earlier.content)
-            if shown is None:
-                continue
-            page = _chapter_page(ctx, chapter, earlier.status, shown[1], earlier,
-                                 title=shown[0])
-            status = earlier.status
-        elif drafts:
-            page = _chapter_page(ctx, chapter, status, chapter.body, None)
-        else:
+        page = _plan_chapter(ctx, chapter, statuses[path], revisions.get(path))
+        if page is None:
+            plan.left_out.setdefault(statuses[path].state, []).append(path)
             continue
         plan.pages[page.src_uri] = page
-        plan.published[path] = status
-    for domain in book.domains.values():
+        assert page.view is not None
+        plan.published[path] = page.view.status
+    for path in sorted(book.invalid_chapters):
+        plan.left_out.setdefault(policy.INVALID, []).append(path)
+    for domain in sorted(book.domains.values(), key=lambda d: (d.title.casefold(), d.id)):
         page = _domain_page(ctx, domain.id, plan)
         plan.pages[page.src_uri] = page
+        plan.domains.append(DomainNav(domain.id, domain.title, _reading_order(ctx, domain, plan)))
     wrote, endorsed = _members_chapters(ctx, plan)
     for member in book.registry.members.values():
         page = _member_page(ctx, member, wrote[member.id], endorsed[member.id])
         plan.pages[page.src_uri] = page
     plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx)
     plan.pages[SEARCH_PAGE] = _search_page()
-    home = _home_page(ctx)
+    home = _home_page(ctx, plan)
     plan.pages[home.src_uri] = home
     return plan
+
+
+def _plan_chapter(ctx: _Context, chapter: Chapter, status: Status,
+                  earlier: EndorsedRevision | None) -> Page | None:
+    """The page of one chapter, or None when readers (or this preview) get none.
+
+    Endorsed and expired chapters are published as they are. A pending chapter shows its newest
+    endorsed revision, all of it (body and front matter) from that revision; in a drafts
+    preview it shows today's text instead, with what changed since that revision marked, so a
+    reviewer sees the edit under review. Drafts and chapters never endorsed appear only in a
+    preview.
+    """
+    if status.published:
+        return _chapter_page(ChapterView(ctx, chapter, status, None))
+    if earlier is not None and not ctx.drafts:
+        shown = loading.chapter_at(chapter.path, earlier.content)
+        if shown is None:
+            return None
+        return _chapter_page(ChapterView(ctx, chapter, earlier.status, earlier, shown))
+    if ctx.drafts:
+        return _chapter_page(ChapterView(ctx, chapter, status, None, preview_of=earlier))
+    return None
+
+
+def _reading_order(ctx: _Context, domain: Domain, plan: SitePlan) -> list[str]:
+    """The domain's published chapters: first those its page lists under ``order``, then the
+    others by title."""
+    mine = [(_src(path), plan.pages[_src(path)].title) for path in plan.published
+            if ctx.book.chapters[path].domain == domain.id]
+    rank = {f"{domain.id}/{slug.removesuffix('.md')}.md": i for i, slug in enumerate(domain.order)}
+    mine.sort(key=lambda item: (rank.get(item[0], len(rank)), item[1].casefold(), item[0]))
+    return [src for src, _title in mine]
 
 
 def _earlier_revisions(ctx: _Context) -> dict[str, EndorsedRevision]:
@@ -190,21 +240,10 @@ def _earlier_revisions(ctx: _Context) -> dict[str, EndorsedRevision]:
     return found
 
 
-def _parse_revision(content: bytes) -> tuple[str, str] | None:
-    try:
-        doc = document.parse(content)
-    except FileProblem:
-        return None
-    title = doc.meta.get("title")
-    return (title if isinstance(title, str) else "Untitled"), doc.body
-
-
-def _chapter_page(ctx: _Context, chapter: Chapter, status: Status, body: str,
-                  earlier: EndorsedRevision | None, title: str | None = None) -> Page:
-    src = _src(chapter.path)
-    title = title or chapter.title
-    return Page(src, title, body.strip("\n") + "\n", chapter.summary, chapter.tags,
-                chapter.path, ChapterView(ctx, chapter, status, earlier))
+def _chapter_page(view: ChapterView) -> Page:
+    meta = view.meta
+    return Page(_src(view.chapter.path), meta.title, meta.body.strip("\n") + "\n",
+                meta.summary, meta.tags, view.chapter.path, view)
 
 
 # --- chapter pages as HTML ------------------------------------------------------------------
@@ -232,6 +271,7 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
              _banners(view),
              _attribution(view, resolve),
              body_html, "\n",
+             _changes_section(view, permalink),
              _review_notes(view, resolve, permalink),
              _history_section(view, permalink),
              "</div>\n"]
@@ -242,7 +282,34 @@ def chapter_headings(page: Page) -> list[tuple[str, str]]:
     """The (id, title) of the headings :func:`chapter_html` adds, for the table of contents."""
     if page.view is None:
         return []
-    return ([REVIEW_NOTES] if _notes(page.view) else []) + [REVISION_HISTORY]
+    return ([CHANGES] if page.view.preview_of is not None else []) + (
+        [REVIEW_NOTES] if _notes(page.view) else []) + [REVISION_HISTORY]
+
+
+def _changes_section(view: ChapterView, permalink: str | None) -> str:
+    """In a drafts preview of a pending chapter: the lines the text under review changes in
+    the endorsed revision, as a reviewer reads a diff (removed lines, then added ones)."""
+    if view.preview_of is None:
+        return ""
+    endorsed = loading.chapter_at(view.chapter.path, view.preview_of.content)
+    before = (endorsed.body if endorsed else "").strip("\n").split("\n")
+    after = view.chapter.body.strip("\n").split("\n")
+    rows = []
+    for line in difflib.unified_diff(before, after, "endorsed", "under review", n=1,
+                                     lineterm=""):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "bok-diff__added", "-": "bok-diff__removed", "@": "bok-diff__hunk"}.get(
+            line[:1], "bok-diff__same")
+        rows.append(f'<span class="{kind}">{esc(line)}</span>')
+    listing = "\n".join(rows) if rows else esc("(the body is unchanged; the front matter "
+                                                "changed)")
+    return ('<section class="bok-changes" data-pagefind-ignore="all">\n'
+            + _heading(CHANGES, permalink)
+            + f"<p>Compared with the endorsed revision of "
+              f"{_date(view.preview_of.revision.date)} ({esc(view.preview_of.revision.short)})"
+              ":</p>\n"
+            + f'<pre class="bok-diff"><code>{listing}</code></pre>\n</section>\n')
 
 
 def _heading(anchor: tuple[str, str], permalink: str | None, level: int = 2) -> str:
@@ -269,9 +336,16 @@ def _banners(view: ChapterView) -> str:
     if status.state == policy.EXPIRED:
         out.append(_banner(
             "warning", "Due for re-validation",
-            f"The endorsements of this chapter lapsed on {_date(status.revalidate_on)}; "
-            "its experts have been asked to review it again."))
-    if not status.published:
+            f"The endorsements of this chapter lapsed on {_date(status.revalidate_on)}. "
+            "It is shown as last endorsed until an expert of its domain re-validates it."))
+    if view.preview_of is not None:
+        shown = view.preview_of.revision
+        out.append(_banner(
+            "danger", "Preview: this revision awaits review",
+            f"Readers see the revision of {_date(shown.date)} ({shown.short}), the newest "
+            "one its experts endorsed. This preview shows the text under review; what it "
+            "changes is listed under 'Changes under review'."))
+    elif not status.published:
         out.append(_banner(
             "danger", "Draft, not endorsed",
             "This preview includes a chapter that is not endorsed. It is not part of the "
@@ -293,13 +367,14 @@ def _person(view: ChapterView, resolve: Resolve, member_id: str, search: str = "
 
 
 def _attribution(view: ChapterView, resolve: Resolve) -> str:
-    book, chapter, status = view.ctx.book, view.chapter, view.status
+    book, chapter, status = view.ctx.book, view.meta, view.status
     domain = book.domains[chapter.domain]
     signed = set(status.signed_by)
     authors = ", ".join(_person(view, resolve, a, "author") + (" ✓" if a in signed else "")
                         for a in chapter.authors)
     legend = " <small>(✓ signed this exact content)</small>" if signed else ""
-    lines = ['<div class="bok-attribution">',
+    # Not searched as text (a result's excerpt would be this boilerplate); its filters count.
+    lines = ['<div class="bok-attribution" data-pagefind-ignore>',
              f"<p><strong>Written by</strong> {authors}{legend}</p>"]
     if status.endorsements:
         endorsers = ", ".join(
@@ -311,10 +386,12 @@ def _attribution(view: ChapterView, resolve: Resolve) -> str:
     facts = [f"<strong>Domain</strong> {_a(resolve, f'{chapter.domain}/index.md', domain_name)}",
              f'<strong>Type</strong> <span data-pagefind-filter="type">{esc(chapter.type)}</span>']
     if status.endorsed_on:
-        facts.append(f"<strong>Endorsed on</strong> {_date(status.endorsed_on)}")
+        facts.append(f'<strong>Endorsed on</strong> <span class="bok-date">'
+                     f"{_date(status.endorsed_on)}</span>")
     if status.revalidate_on:
-        facts.append(f"<strong>Re-validate by</strong> {_date(status.revalidate_on)}")
-    if chapter.tags:
+        facts.append(f'<strong>Re-validate by</strong> <span class="bok-date">'
+                     f"{_date(status.revalidate_on)}</span>")
+    if chapter.tags and not view.ctx.theme_tags:
         facts.append("<strong>Tags</strong> " + ", ".join(esc(t) for t in chapter.tags))
     lines += ["<p>" + " · ".join(facts) + "</p>", "</div>", ""]
     return "\n".join(lines)
@@ -376,19 +453,41 @@ def _blob_ids(data: bytes, object_format: str) -> set[str]:
 
 
 def _endorsed_blobs(view: ChapterView, object_format: str) -> set[str]:
-    """Blob ids of the endorsed content shown, to mark the revisions holding it."""
-    chapter = view.chapter
+    """Blob ids of every revision whose content was endorsed, to mark them in the history:
+    the content shown, and any earlier revision its experts endorsed when it was current."""
+    chapter, ctx = view.chapter, view.ctx
+    blobs: set[str] = set()
     if view.earlier is not None:
-        return _blob_ids(view.earlier.content, object_format)
-    if not view.status.published:
-        return set()
-    try:
-        data = (view.ctx.root / chapter.path).read_bytes()
-    except OSError:
-        return set()
-    if content_digest(data) != chapter.digest:  # changed since it was loaded
-        return set()
-    return _blob_ids(data, object_format)
+        blobs |= _blob_ids(view.earlier.content, object_format)
+    elif view.status.published:
+        try:
+            data = (ctx.root / chapter.path).read_bytes()
+        except OSError:
+            data = b""
+        if content_digest(data) == chapter.digest:  # unchanged since it was loaded
+            blobs |= _blob_ids(data, object_format)
+    if ctx.hist is not None and _has_earlier_reviews(ctx, chapter):
+        checked = [ctx.verifications[r.path] for r in ctx.book.records_for(chapter.path)]
+        for found in endorsed_revisions(ctx.root, chapter, checked, ctx.book.registry,
+                                        ctx.book.policy, ctx.today, ctx.hist,
+                                        include_current=True):
+            blobs.add(found.revision.blob)
+    return blobs
+
+
+def _has_earlier_reviews(ctx: _Context, chapter: Chapter) -> bool:
+    """Whether any record of the chapter reviewed other content, today or in a committed
+    version (only then can an earlier revision have been endorsed: reading old records and
+    revisions is skipped for every other chapter)."""
+    assert ctx.hist is not None
+    records = ctx.book.records_for(chapter.path)
+    if any(r.digest != chapter.digest for r in records):
+        return True
+    if ctx.rewritten_reviews is None:
+        ctx.rewritten_reviews = {path.rsplit("/", 1)[0]
+                                 for path, revisions in ctx.hist.revisions.items()
+                                 if len(revisions) > 1 and path.startswith("reviews/")}
+    return chapter.reviews_dir in ctx.rewritten_reviews
 
 
 def _history_section(view: ChapterView, permalink: str | None) -> str:
@@ -403,8 +502,8 @@ def _history_section(view: ChapterView, permalink: str | None) -> str:
         out.append("<p>This chapter has no committed revisions yet.</p>\n")
     else:
         endorsed = _endorsed_blobs(view, ctx.hist.object_format)
-        out.append("<table>\n<thead>\n<tr><th>Date</th><th>Author</th><th>Change</th>"
-                   "<th>Commit</th><th>Endorsed</th></tr>\n</thead>\n<tbody>\n")
+        out.append('<div class="bok-table"><table>\n<thead>\n<tr><th>Date</th><th>Author</th>'
+                   "<th>Change</th><th>Commit</th><th>Endorsed</th></tr>\n</thead>\n<tbody>\n")
         for revision in revisions:
             email = revision.author_email.lower() if revision.author_email else ""
             member = ctx.by_email.get(email) if email else None
@@ -415,10 +514,10 @@ def _history_section(view: ChapterView, permalink: str | None) -> str:
             mark = "✓ endorsed" if revision.blob and revision.blob in endorsed else ""
             if earlier is not None and revision.commit == earlier.revision.commit:
                 mark = "✓ endorsed, shown"
-            out.append(f"<tr><td>{_date(revision.date)}</td><td>{esc(author)}</td>"
-                       f"<td>{esc(revision.subject)}</td><td>{commit}</td><td>{mark}</td>"
+            out.append(f'<tr><td class="bok-date">{_date(revision.date)}</td>'
+                       f"<td>{esc(author)}</td><td>{esc(revision.subject)}</td><td>{commit}</td><td>{mark}</td>"
                        "</tr>\n")
-        out.append("</tbody>\n</table>\n")
+        out.append("</tbody>\n</table></div>\n")
     out.append("</section>\n")
     return "".join(out)
 
@@ -430,43 +529,45 @@ def _people(ctx: _Context, ids, src: str) -> str:
     return ", ".join(link(member_page(i), src, _member_name(ctx.book, i)) for i in ids)
 
 
+#: How a domain page names each state of the chapters it lists.
+_STATE_WORDS = {
+    policy.ENDORSED: "endorsed",
+    policy.EXPIRED: "due for re-validation",
+    policy.PENDING: "a newer revision awaits review",
+    policy.AWAITING: "draft preview: not endorsed",
+    policy.DRAFT: "draft preview",
+}
+
+
 def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     book = ctx.book
     domain = book.domains[domain_id]
     src = f"{domain_id}/index.md"
-    parts = [f"# {text(domain.title)}\n\n"]
+    body = domain.body.strip("\n")
+    # the domain's own text may open with its title; then it is not written twice
+    parts = [] if body.startswith("# ") else [f"# {text(domain.title)}\n\n"]
     if domain.description:
         parts.append(f"{text(domain.description)}\n\n")
-    body = _domain_body(ctx, domain.path)
     if body:
-        parts.append(body.strip("\n") + "\n\n")
+        parts.append(body + "\n\n")
     experts = [m.id for m in book.registry.experts_of(domain_id)]
     stewards = [m.id for m in book.registry.stewards()]
     parts.append(f"**Experts** {_people(ctx, experts, src) or 'none yet'}\n\n")
     parts.append(f"**Stewards** {_people(ctx, stewards, src) or 'none yet'}\n\n")
     by_type: dict[str, list[str]] = defaultdict(list)
-    for path, status in plan.published.items():
-        chapter = book.chapters[path]
-        if chapter.domain == domain_id:
-            by_type[chapter.type].append(
-                f"- {link(_src(path), src, plan.pages[_src(path)].title)} · {status.state}")
+    for page_src in _reading_order(ctx, domain, plan):
+        path = f"{CONTENT}/{page_src}"
+        state = ctx.statuses[path].state
+        by_type[book.chapters[path].type].append(
+            f"- {link(page_src, src, plan.pages[page_src].title)} · "
+            f"{text(_STATE_WORDS.get(state, state))}")
     for chapter_type in book.policy.chapter_types:
         if by_type.get(chapter_type):
             parts.append(f"## {text(chapter_type.capitalize())}\n\n"
-                         + "\n".join(sorted(by_type[chapter_type])) + "\n\n")
+                         + "\n".join(by_type[chapter_type]) + "\n\n")
     if not by_type:
         parts.append("No chapter of this domain is endorsed yet.\n")
     return Page(src, domain.title, "".join(parts), domain.description)
-
-
-def _domain_body(ctx: _Context, path: str) -> str:
-    full = ctx.root / path
-    if not full.is_file() or full.is_symlink():
-        return ""
-    try:
-        return document.parse(full.read_bytes()).body
-    except FileProblem:
-        return ""
 
 
 def _members_chapters(ctx: _Context, plan: SitePlan) -> tuple[dict, dict]:
@@ -515,17 +616,20 @@ def _search_page() -> Page:
                 "type a few words, then narrow the results by domain, type, author or state.\n")
 
 
-def _home_page(ctx: _Context) -> Page:
-    full = ctx.root / CONTENT / "index.md"
-    body, title = "", "Home"
-    if full.is_file() and not full.is_symlink():
-        raw = full.read_bytes()
-        try:
-            doc = document.parse(raw)
-            body = doc.body
-            title = doc.meta.get("title") if isinstance(doc.meta.get("title"), str) else title
-        except FileProblem:
-            body = document.decode(raw)
-    if sanitize.unsafe_constructs(body):
-        body = "The home page holds unsafe content; see `bok check`.\n"
-    return Page("index.md", title, "\n" + body)
+def _home_page(ctx: _Context, plan: SitePlan) -> Page:
+    """The home page: the book's own text, then its domains, members and search."""
+    home = ctx.book.home
+    src = "index.md"
+    parts = [home.body.strip("\n") + "\n\n"] if home and home.body.strip() else []
+    rows = []
+    for nav in plan.domains:
+        domain = ctx.book.domains[nav.id]
+        count = len(nav.chapters)
+        about = f": {text(domain.description)}" if domain.description else ""
+        rows.append(f"- {link(f'{nav.id}/index.md', src, domain.title)}{about} "
+                    f"({count} chapter{'s' * (count != 1)})")
+    parts.append("## Domains\n\n" + ("\n".join(rows) if rows else "No domain yet.") + "\n\n")
+    parts.append(f"The {link(f'{MEMBERS_DIR}/index.md', src, 'members')} write and endorse "
+                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters.\n")
+    return Page(src, home.title if home else "Home", "".join(parts),
+                home.description if home else "")

@@ -29,7 +29,7 @@ from bok.publish import build_site
 from .conftest import TODAY, state_of
 
 MKDOCS = """site_name: Search Book
-docs_dir: content
+docs_dir: .bok/stage
 theme:
   name: material
 plugins:
@@ -79,7 +79,7 @@ def site(repo, tmp_path: Path, monkeypatch) -> Path:
     assert state_of(data, ENDORSED) == "endorsed" and state_of(data, OTHER) == "endorsed"
     assert state_of(data, UNENDORSED) not in ("endorsed", "draft")
     assert state_of(data, DRAFT) == "draft"
-    return build_site(repo.root, tmp_path / "site")
+    return build_site(repo.root, tmp_path / "site").site
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -168,7 +168,7 @@ def test_browser_search_finds_endorsed_and_nothing_else(served: str, browser):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(served)
-        expect(page).to_have_title("Home - Search Book")
+        expect(page).to_have_title("Search Book")  # the home page: the site name alone
 
         # Open search as a reader does: "/" focuses the header's box; Enter opens the search
         # page, which runs the query through Pagefind.
