@@ -343,8 +343,8 @@ def _banners(view: ChapterView) -> str:
         out.append(_banner(
             "danger", "Preview: this revision awaits review",
             f"Readers see the revision of {_date(shown.date)} ({shown.short}), the newest "
-            "one its experts endorsed. This preview shows the text under review; what it "
-            "changes is listed under 'Changes under review'."))
+            "one its experts endorsed. This preview shows the text under review, and below it "
+            "what that text changes."))
     elif not status.published:
         out.append(_banner(
             "danger", "Draft, not endorsed",
