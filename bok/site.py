@@ -471,8 +471,8 @@ def _domain_body(ctx: _Context, path: str) -> str:
 
 def _members_chapters(ctx: _Context, plan: SitePlan) -> tuple[dict, dict]:
     """For every member: the published chapters they wrote, and those they endorsed."""
-    wrote: dict[str, list[str]] = defaultdict(list)
-    endorsed: dict[str, list[str]] = defaultdict(list)
+    wrote: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    endorsed: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for path, status in plan.published.items():
         src, title = _src(path), plan.pages[_src(path)].title
         for member_id in dict.fromkeys(ctx.book.chapters[path].authors):
@@ -523,7 +523,7 @@ def _home_page(ctx: _Context) -> Page:
         try:
             doc = document.parse(raw)
             body = doc.body
-            title = doc.meta.get("title") if isinstance(doc.meta.get("title"), str) else title
+            title = meta if isinstance(meta := doc.meta.get("title"), str) else title
         except FileProblem:
             body = document.decode(raw)
     if sanitize.unsafe_constructs(body):
