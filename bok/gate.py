@@ -114,6 +114,7 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
     else:
+        assert changes is not None  # a base always has its changes
         changed = {p for p, s in changes.items() if s != "D" and p in book.chapters}
         findings.extend(_unendorsed(book, statuses, changed))
         findings.extend(_registry_changes(book, trust, verifications))

@@ -45,6 +45,11 @@ class Tree(Protocol):
     def kind(self, path: str) -> str | None: ...
 
 
+class Source(Protocol):
+    """What loading a single file needs (a Tree, or earlier versions of a few files)."""
+    def read(self, path: str) -> bytes | None: ...
+
+
 def load_book(tree: Tree, trust: Tree | None = None, only: Collection[str] | None = None
               ) -> Book:
     """Load the book from ``tree``; read the registry and policy from ``trust`` if given.
@@ -432,7 +437,7 @@ def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
         book.records.append(record)
 
 
-def load_record(tree: Tree, path: str, findings: list[Finding]) -> Record | None:
+def load_record(tree: Source, path: str, findings: list[Finding]) -> Record | None:
     """Load one review record and check where it points; None if it is unusable."""
     doc = None
     try:

@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 from .errors import Finding
 
@@ -66,7 +67,7 @@ class Policy:
 
     def rules_for(self, domain: str) -> Rules:
         """The book-wide rules with the domain's overrides applied."""
-        base = {
+        base: dict[str, Any] = {
             "endorsements": self.endorsements,
             "author_signatures": self.author_signatures,
             "revalidate_after_days": self.revalidate_after_days,

@@ -10,6 +10,7 @@ build, so into the staging folder here.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import threading
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, cast
 
 from .errors import BokError
 
@@ -192,6 +194,8 @@ class SearchIndex:
             self._stderr.close()
             self._empty.cleanup()
             raise BokError(f"cannot run Pagefind to index the site for search: {exc}") from None
+        self._stdin = cast(IO[bytes], self._proc.stdin)  # both exist: they are PIPEs
+        self._stdout = cast(io.BufferedReader, self._proc.stdout)
         self._wanted: set[int] = set()  # the messages whose answers are waited for
         self._answers: dict[int, dict] = {}
         self._errors: list[str] = []
@@ -242,7 +246,7 @@ class SearchIndex:
         self._stopped = True
         if self._proc.poll() is None:
             with suppress(OSError):
-                self._proc.stdin.close()
+                self._stdin.close()
             try:
                 self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -268,9 +272,9 @@ class SearchIndex:
             with self._done:
                 self._wanted.add(self._next_id)
         try:
-            self._proc.stdin.write(base64.b64encode(message.encode("utf-8")) + b",")
+            self._stdin.write(base64.b64encode(message.encode("utf-8")) + b",")
             if keep:
-                self._proc.stdin.flush()
+                self._stdin.flush()
         except OSError as exc:
             with self._done:
                 self._errors.append(f"Pagefind stopped ({exc})")
@@ -290,7 +294,7 @@ class SearchIndex:
 
     def _read(self) -> None:
         pending = b""
-        stream = self._proc.stdout
+        stream = self._stdout
         try:
             while chunk := stream.read1(1 << 16):
                 pending += chunk

@@ -572,8 +572,8 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
 
 def _members_chapters(ctx: _Context, plan: SitePlan) -> tuple[dict, dict]:
     """For every member: the published chapters they wrote, and those they endorsed."""
-    wrote: dict[str, list[str]] = defaultdict(list)
-    endorsed: dict[str, list[str]] = defaultdict(list)
+    wrote: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    endorsed: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for path, status in plan.published.items():
         src, title = _src(path), plan.pages[_src(path)].title
         for member_id in dict.fromkeys(ctx.book.chapters[path].authors):

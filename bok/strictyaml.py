@@ -75,7 +75,7 @@ class _Builder:
         self.lines: Lines = {}
 
     def line(self, event: yaml.Event) -> int:
-        return event.start_mark.line + self.first_line
+        return (event.start_mark.line if event.start_mark else 0) + self.first_line
 
     def document(self, events: Iterator[yaml.Event]) -> Any:
         self._events = events
@@ -102,10 +102,10 @@ class _Builder:
                 line,
                 "Write the value out in full; bok does not accept anchors and aliases.",
             )
-        if getattr(event, "anchor", None):
+        if anchor := getattr(event, "anchor", None):
             raise FileProblem(
                 "yaml-alias",
-                f"YAML anchor '&{event.anchor}' is not allowed",
+                f"YAML anchor '&{anchor}' is not allowed",
                 line,
                 "Remove the anchor; bok does not accept anchors and aliases.",
             )

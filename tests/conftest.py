@@ -5,12 +5,36 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import bok
 from bok.cli import cli
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+SOURCE_OK = "BOK_TEST_SOURCE"  # =1: test the checkout itself (an editable install), on purpose
+BOK_SCRIPT = Path(sys.executable).with_name("bok")  # the console script users run
+
+
+def from_source(checkout: Path) -> bool:
+    """Whether ``bok`` was imported from the checkout's ``bok/`` rather than an installed wheel.
+
+    The suite must test what users install, package data included: imported from the source
+    tree, a file missing from the wheel goes unnoticed. (``.venv`` may live in the checkout.)
+    """
+    return Path(bok.__file__).resolve().parent == (checkout / "bok").resolve()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if from_source(CHECKOUT) and os.environ.get(SOURCE_OK) != "1":
+        pytest.exit(f"bok is imported from the checkout ({CHECKOUT / 'bok'}), not the installed "
+                    f"wheel: run `bash .ci/run` (or `.venv/bin/pytest` after installing the "
+                    f"wheel; `python -m pytest` puts the checkout on sys.path), or set "
+                    f"{SOURCE_OK}=1 to test an editable install",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
 
 PEOPLE = {
     # id: (name, expert_in, steward)

@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import subprocess
+from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 
 import jsonschema
@@ -14,13 +16,22 @@ import yaml
 
 from bok import schema
 
-from .conftest import TODAY, findings
+from .conftest import BOK_SCRIPT, TODAY, findings
 
 PROJECT = Path(__file__).resolve().parent.parent
-TEMPLATES = PROJECT / "bok" / "templates" / "book"
 NODE_MODULES = PROJECT / ".ci" / ".node" / "node_modules"
-WORKFLOWS = sorted((PROJECT / ".github" / "workflows").glob("*.yml")) + sorted(
-    (TEMPLATES / ".github" / "workflows").glob("*.yml"))
+SHIPPED_WORKFLOWS = ("review.yml", "publish.yml")  # what `bok init` writes
+
+
+def shipped_workflow(name: str) -> Traversable:
+    """A workflow as the installed package ships it (not the checkout's copy)."""
+    return resources.files("bok") / "templates" / "book" / ".github" / "workflows" / name
+
+
+WORKFLOWS = {f".github/workflows/{p.name}": p
+             for p in sorted((PROJECT / ".github" / "workflows").glob("*.yml"))}
+WORKFLOWS |= {f"bok:templates/book/.github/workflows/{name}": shipped_workflow(name)
+              for name in SHIPPED_WORKFLOWS}
 
 
 def actionlint(*files: Path) -> subprocess.CompletedProcess:
@@ -33,9 +44,10 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.relative_to(PROJECT).as_posix())
-def test_actionlint_passes(workflow):
-    result = actionlint(workflow)
+@pytest.mark.parametrize("label", WORKFLOWS)
+def test_actionlint_passes(label):
+    with resources.as_file(WORKFLOWS[label]) as workflow:
+        result = actionlint(workflow)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -48,13 +60,13 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 
 
 def test_workflows_are_safe_by_construction():
-    review = yaml.safe_load((TEMPLATES / ".github/workflows/review.yml").read_text())
+    review = yaml.safe_load(shipped_workflow("review.yml").read_text())
     triggers = review[True]  # PyYAML reads the key 'on' as True
     assert "pull_request" in triggers and "pull_request_target" not in triggers
     assert review["permissions"] == {"contents": "read"}
     checkout = review["jobs"]["check"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
-    publish = yaml.safe_load((TEMPLATES / ".github/workflows/publish.yml").read_text())
+    publish = yaml.safe_load(shipped_workflow("publish.yml").read_text())
     assert publish["permissions"] == {"contents": "read"}
     deploy = publish["jobs"]["deploy"]
     assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
@@ -65,11 +77,11 @@ def test_workflows_are_safe_by_construction():
     assert runs.index("bok check") < runs.index("bok build")
 
 
-@pytest.mark.parametrize("name", ["review.yml", "publish.yml"])
+@pytest.mark.parametrize("name", SHIPPED_WORKFLOWS)
 def test_project_uses_the_workflows_bok_init_writes(name):
     """Identical but for the install step: this repository installs its own checkout."""
     ours = (PROJECT / ".github/workflows" / name).read_text().splitlines()
-    written = (TEMPLATES / ".github/workflows" / name).read_text().splitlines()
+    written = shipped_workflow(name).read_text().splitlines()
     different = [(a, b) for a, b in zip(ours, written, strict=True) if a != b]
     assert different == [("      - run: pip install .   # this repository is bok itself: "
                           "install the checkout", "      - run: pip install bok")]
@@ -83,7 +95,8 @@ def _review_steps(root: Path) -> list[str]:
 def test_review_workflow_steps_on_a_real_pull_request(repo, tmp_path):
     """Runs review.yml's own shell steps (bar 'pip install', done by the test environment)
     against a real base and branch: one pull request passes, a forged one fails."""
-    shutil.copytree(TEMPLATES / ".github", repo.root / ".github")
+    for name in SHIPPED_WORKFLOWS:
+        repo.write(f".github/workflows/{name}", shipped_workflow(name).read_text())
     repo.commit("workflows")
     base = repo.git("rev-parse", "HEAD")
     repo.git("checkout", "-q", "-b", "good")
@@ -92,7 +105,7 @@ def test_review_workflow_steps_on_a_real_pull_request(repo, tmp_path):
     repo.commit("good change")
     steps = [s for s in _review_steps(repo.root) if not s.startswith("pip install")]
     assert steps and all("bok check" in s for s in steps)
-    bindir = str(Path(shutil.which("bok") or Path(os.sys.executable).with_name("bok")).parent)
+    bindir = str(BOK_SCRIPT.parent)
 
     def run(summary: Path) -> subprocess.CompletedProcess:
         script = "\n".join(steps).replace("${{ github.event.pull_request.base.sha }}", base)
@@ -153,7 +166,7 @@ def test_pre_commit_hook_runs_bok_check(repo):
 
 
 def test_shipped_schemas_match_the_declarations():
-    shipped = PROJECT / "bok" / "schemas"
+    shipped = resources.files("bok") / "schemas"
     for name, data in schema.json_schemas().items():
         assert json.loads((shipped / f"{name}.schema.json").read_text()) == data, name
         jsonschema.Draft202012Validator.check_schema(data)
