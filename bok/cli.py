@@ -28,7 +28,8 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bok")
-@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("-C", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=".",
               help="Run as if bok was started in DIRECTORY (the book's root).")
 @click.pass_context
 def cli(ctx: click.Context, directory: Path) -> None:
@@ -130,21 +131,19 @@ def init(directory: Path, site_name: str) -> None:
     Example:
       bok init handbook --site-name "Brakes Book of Knowledge"
     """
-    from .authoring import git_config, init_book
+    from .authoring import find_public_key, git_config, init_book
     directory.mkdir(parents=True, exist_ok=True)
-    key_line = None
-    key = git_config(directory, "user.signingkey")
-    candidates = [Path(os.path.expanduser(key))] if key else []
-    candidates.append(Path.home() / ".ssh" / "id_ed25519")
-    for candidate in candidates:
-        pub = candidate if candidate.suffix == ".pub" else Path(f"{candidate}.pub")
-        if pub.is_file():
-            key_line = pub.read_text(encoding="utf-8").strip()
-            break
-    made = init_book(directory, site_name, git_config(directory, "user.name"),
-                     git_config(directory, "user.email"), key_line)
+    name, email = git_config(directory, "user.name"), git_config(directory, "user.email")
+    key_line, notes = find_public_key(directory) if name and email else (None, [])
+    if not (name and email):
+        notes = ["no Git identity (git config user.name and user.email), so "
+                 "reviews/members.yml has no members and nobody can sign: set both, then add "
+                 "yourself under 'members:' (see the handbook's chapter on the registry)"]
+    made = init_book(directory, site_name, name, email, key_line)
     for path in made:
         click.echo(f"created {path}")
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
     click.echo("Next: bok new handbook/first-chapter --title '...' ; bok check")
 
 
@@ -171,7 +170,7 @@ def new(ctx: Context, path: str, title: str, authors: tuple[str, ...], chapter_t
     from .loading import load_book
     from .trees import WorkTree
     book = load_book(WorkTree(ctx.root))
-    chosen = list(authors) or [current_member(ctx.root, book.registry, None).id]
+    chosen = list(authors) or [current_member(ctx.root, book.registry, None, "--author").id]
     target = new_chapter(ctx.root, path, title, chosen, chapter_type, book)
     click.echo(f"created {target.relative_to(ctx.root).as_posix()}")
 
@@ -183,7 +182,7 @@ def _review_command(verdict: str, summary: str, example: str):
                        "user.email.")
     @click.option("--key", metavar="FILE",
                   help="SSH key to sign with. Default: git config user.signingkey, then "
-                       "~/.ssh/id_ed25519.")
+                       "the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa.")
     @click.option("-m", "--message", default="", help="Comments, published as review notes.")
     @pass_ctx
     def command(ctx: Context, path: str, member: str | None, key: str | None,

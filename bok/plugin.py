@@ -51,7 +51,7 @@ from mkdocs.utils import get_relative_url
 from . import clock, history, publish, sanitize, site
 from .errors import BokError
 from .gate import evaluate_book
-from .loading import load_book
+from .loading import load_book, rules_problems
 from .revisions import earlier_endorsed
 from .trees import LINK, WorkTree
 
@@ -120,6 +120,8 @@ class BokPlugin(BasePlugin[BokConfig]):
             reading = pool.submit(history.read_history, self.root) if with_history else None
             book = load_book(WorkTree(self.root))
             hist = reading.result() if reading is not None else None
+        for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
+            raise PluginError(f"bok: {finding}")
         for finding in book.findings:
             if finding.is_error:
                 log.warning(str(finding))
