@@ -124,8 +124,11 @@ def init(directory: Path, site_name: str) -> None:
     """Start a new book in DIRECTORY (default: here).
 
     Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows and
-    a README section; runs git init where DIRECTORY is not a repository. Your Git name and email
-    (and your SSH key, if found) become the first member, a steward. Never overwrites a file.
+    a README section; runs git init (branch: init.defaultBranch, else main) where DIRECTORY is
+    not a repository, and the workflows publish from that branch (in a repository, from its
+    current branch). Your Git name and email, and your SSH key (user.signingkey, else
+    ~/.ssh/id_ed25519, id_ecdsa, id_rsa), become the first member, a steward; a warning says
+    what was not found. Never overwrites a file.
 
     \b
     Example:
@@ -160,7 +163,8 @@ def new(ctx: Context, path: str, title: str, authors: tuple[str, ...], chapter_t
     """Write a new chapter at PATH (content/<domain>/<slug>.md, or <domain>/<slug>).
 
     The body starts from the template of its type (.bok/templates/<type>.md in the book
-    overrides bok's own).
+    overrides bok's own). Nothing is written if bok check would reject the chapter (a title
+    with markup or a line break, an unknown author or type).
 
     \b
     Example:
@@ -246,7 +250,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
     """Build the book's site: endorsed chapters only, with attribution and history.
 
     The build is atomic: it writes into a temporary folder and replaces the site only when
-    everything succeeded, so a failed build leaves the previous site exactly as it was.
+    everything succeeded, so a failed build leaves the previous site exactly as it was. A
+    reviews/members.yml or reviews/policy.yml that does not load stops it with its error.
 
     \b
     Examples:
@@ -266,6 +271,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
 @pass_ctx
 def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
     """Preview the site locally, rebuilding on every change (like mkdocs serve).
+
+    The address is checked before the first build: a port in use fails at once.
 
     \b
     Example:
