@@ -65,7 +65,7 @@ def find_public_key(root: Path) -> tuple[str | None, list[str]]:
     """
     notes: list[str] = []
     configured = git_config(root, "user.signingkey")
-    candidates = []
+    candidates: list[tuple[str, str | None]] = []  # (where, the key line if given literally)
     if configured and configured.startswith("key::"):
         configured = configured.removeprefix("key::")
     if configured and configured.startswith(("ssh-", "ecdsa-", "sk-")):
