@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import schema, sshsig
 from .errors import BokError
-from .loading import load_book
+from .loading import load_book, load_chapter
 from .model import (
     CONTENT,
     REGISTRY_FILES,
@@ -42,6 +42,66 @@ def git_config(root: Path, key: str) -> str | None:
     except OSError:
         return None
     return result.stdout.strip() or None
+
+
+#: Where ``bok init`` and the review commands look for your key, after user.signingkey: the
+#: default key files of ``ssh-keygen -t ed25519``, ``-t ecdsa`` and ``-t rsa``.
+DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
+#: Security-key files (``ssh-keygen -t ed25519-sk``): bok cannot verify them yet, so ``bok
+#: init`` says so when it finds one.
+SECURITY_KEYS = ("id_ed25519_sk", "id_ecdsa_sk")
+DEFAULT_BRANCH = "main"  # what the workflows publish from when Git has no init.defaultBranch
+
+
+def _default_key_files() -> list[Path]:
+    return [Path.home() / ".ssh" / name for name in DEFAULT_KEYS]
+
+
+def find_public_key(root: Path) -> tuple[str | None, list[str]]:
+    """Your SSH public key line for the registry, and what was passed over and why.
+
+    Looks at ``git config user.signingkey``, then ~/.ssh/id_ed25519, id_ecdsa and id_rsa; a
+    key bok cannot verify (a security key) is named rather than silently skipped.
+    """
+    notes: list[str] = []
+    configured = git_config(root, "user.signingkey")
+    candidates: list[tuple[str, str | None]] = []  # (where, the key line if given literally)
+    if configured and configured.startswith("key::"):
+        configured = configured.removeprefix("key::")
+    if configured and configured.startswith(("ssh-", "ecdsa-", "sk-")):
+        candidates.append(("user.signingkey", configured))
+    elif configured:
+        candidates.append((configured, None))
+    candidates += [(str(path), None) for path in _default_key_files()]
+    candidates += [(str(Path.home() / ".ssh" / name), None) for name in SECURITY_KEYS]
+    for where, line in candidates:
+        if line is None:
+            path = Path(os.path.expanduser(where))
+            pub = path if path.suffix == ".pub" else Path(f"{path}.pub")
+            if not pub.is_file():
+                continue
+            where, line = str(pub), pub.read_text(encoding="utf-8").strip()
+        try:
+            sshsig.parse_public_key(line)
+        except ValueError as exc:
+            notes.append(f"{where} is not used: {exc}")
+            continue
+        return line, notes
+    notes.append("no SSH public key found (git config user.signingkey, ~/.ssh/id_ed25519, "
+                 "~/.ssh/id_ecdsa, ~/.ssh/id_rsa), so reviews/members.yml lists no key for "
+                 "you and you cannot sign yet: make one (ssh-keygen -t ed25519) and add its "
+                 ".pub line under 'keys:'")
+    return None, notes
+
+
+def _branch(target: Path) -> tuple[str, bool]:
+    """The branch the book's workflows publish from, and whether ``git init`` is needed:
+    the repository's current branch, else Git's init.defaultBranch, else main."""
+    if (target / ".git").exists():
+        result = subprocess.run(["git", "-C", str(target), "symbolic-ref", "--short", "HEAD"],
+                                capture_output=True, text=True)
+        return result.stdout.strip() or DEFAULT_BRANCH, False
+    return git_config(target, "init.defaultBranch") or DEFAULT_BRANCH, True
 
 
 def _book_files() -> dict[str, str]:
@@ -76,6 +136,10 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     files["reviews/members.yml"] = files["reviews/members.yml"].replace(
         "members:\n  {}\n", "members: {}\n")
     files["mkdocs.yml"] = files["mkdocs.yml"].replace("{site_name}", site_name)
+    branch, needs_git = _branch(target)
+    publish = ".github/workflows/publish.yml"
+    files[publish] = files[publish].replace("branches: [main]", f"branches: [{branch}]").replace(
+        "reaches main.", f"reaches {branch}.")
     clashes = [p for p in [*files, SCHEMAS] if (target / p).exists()]
     if clashes:
         raise BokError(f"refusing to overwrite existing files in {target}: {', '.join(clashes)}")
@@ -102,9 +166,9 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         ignore_path.write_text(current + ("\n" if current and not current.endswith("\n") else "")
                                + "".join(f"{line}\n" for line in missing), encoding="utf-8")
         made.append(f".gitignore ({', '.join(missing)})")
-    if not (target / ".git").exists():
-        subprocess.run(["git", "init", "-q", str(target)], check=True)
-        made.append(".git (git init)")
+    if needs_git:
+        subprocess.run(["git", "init", "-q", "-b", branch, str(target)], check=True)
+        made.append(f".git (git init, branch {branch})")
     return made
 
 
@@ -155,32 +219,72 @@ def new_chapter(root: Path, path: str, title: str, authors: list[str], chapter_t
     front = (f"title: {_yaml_text(title)}\nauthors: [{', '.join(authors)}]\n"
              f"type: {chapter_type}\n")
     body = chapter_template(root, chapter_type).replace("{title}", title)
+    text = f"---\n{front}---\n{body}"
+    _refuse_what_check_would(path, text, title, book)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
     return target
 
 
-def current_member(root: Path, registry: Registry, member_id: str | None) -> Member:
-    """The member acting: ``--as ID``, else the one whose email is ``git config user.email``."""
+class _OneFile:
+    """A tree holding only the chapter about to be written, for the loader."""
+
+    def __init__(self, path: str, data: bytes):
+        self.path, self.data = path, data
+
+    def read(self, path: str) -> bytes | None:
+        return self.data if path == self.path else None
+
+
+def _refuse_what_check_would(path: str, text: str, title: str, book: Book) -> None:
+    """Load the new chapter with the loader ``bok check`` uses, so ``bok new`` never writes a
+    chapter that check rejects; and the title must come back as it was given (YAML folds a
+    line break into a space)."""
+    probe = Book(registry=book.registry, policy=book.policy)
+    chapter = load_chapter(_OneFile(path, text.encode("utf-8")), path, probe)  # type: ignore[arg-type]
+    errors = [f for f in probe.findings if f.is_error]
+    if errors:
+        raise BokError(f"refusing to write {path}: {errors[0].message} [{errors[0].rule}] "
+                       f"{errors[0].fix}".rstrip())
+    if chapter is not None and chapter.title != title.strip():
+        raise BokError(f"refusing to write {path}: the title must be one line of plain text "
+                       f"(it would read {chapter.title!r})")
+
+
+def current_member(root: Path, registry: Registry, member_id: str | None,
+                   option: str = "--as") -> Member:
+    """The member acting: ``--as ID``, else the one whose email is ``git config user.email``.
+
+    ``option`` is the command's own flag for naming a member, for the message.
+    """
     if member_id:
         member = registry.get(member_id)
         if member is None:
             raise BokError(f"'{member_id}' is not a member of reviews/members.yml")
         return member
     email = git_config(root, "user.email")
+    if email is None:
+        raise BokError("git config user.email is not set, so bok cannot tell which member you "
+                       f"are; set it to your email in reviews/members.yml, or pass {option} ID")
     member = registry.by_email(email)
     if member is None:
-        raise BokError(f"no member has the email {email!r} (git config user.email); "
-                       "pass --as ID")
+        raise BokError(f"no member of reviews/members.yml has the email {email} (git config "
+                       f"user.email); pass {option} ID")
     return member
 
 
 def signing_key(root: Path, key: str | None) -> Path:
-    """``--key``, else ``git config user.signingkey``, else ~/.ssh/id_ed25519."""
+    """``--key``, else ``git config user.signingkey``, else the first of ~/.ssh/id_ed25519,
+    id_ecdsa and id_rsa that exists (where ``bok init`` found the key it registered)."""
     chosen = key or git_config(root, "user.signingkey")
     if chosen and chosen.startswith(("ssh-", "ecdsa-", "key::")):
         raise BokError("user.signingkey holds a literal key; pass --key with the key file")
-    path = Path(os.path.expanduser(chosen)) if chosen else Path.home() / ".ssh" / "id_ed25519"
+    if chosen:
+        path = Path(os.path.expanduser(chosen))
+    else:
+        defaults = _default_key_files()
+        path = next((p for p in defaults if p.exists() or Path(f"{p}.pub").exists()),
+                    defaults[0])
     if not path.exists() and not Path(f"{path}.pub").exists():
         raise BokError(f"signing key {path} not found; pass --key FILE")
     return path
@@ -228,8 +332,25 @@ def review(root: Path, target: str, verdict: str, member_id: str | None, key: st
                 raise BokError(f"'{member.id}' is not an expert of '{chapter.domain}'")
             role = "reviewer"
         data = (root / path).read_bytes()
-    return write_record(root, path, member.id, role, verdict, content_digest(data), comments,
-                        key_path, today)
+    try:
+        return write_record(root, path, member.id, role, verdict, content_digest(data),
+                            comments, key_path, today)
+    except sshsig.SignatureError as exc:
+        raise BokError(f"{exc}. {_signing_advice(str(exc))}") from None
+
+
+def _signing_advice(reason: str) -> str:
+    """What to do when ssh-keygen could not use a key; most often, a passphrase it could not
+    ask for (no terminal) or that was wrong."""
+    if "passphrase" not in reason:
+        return "Pass another key with --key FILE."
+    agent = bool(os.environ.get("SSH_AUTH_SOCK"))
+    terminal = os.isatty(0)
+    if not agent and not terminal:
+        return ("The key has a passphrase and there is no terminal to type it and no "
+                "ssh-agent (SSH_AUTH_SOCK is not set): start an agent and 'ssh-add' the key, "
+                "or run bok in a terminal.")
+    return "The key has a passphrase: check it, or 'ssh-add' the key to your ssh-agent."
 
 
 def move_chapter(root: Path, old: str, new: str) -> list[tuple[str, str]]:

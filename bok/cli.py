@@ -28,7 +28,8 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bok")
-@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=".",
+@click.option("-C", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=".",
               help="Run as if bok was started in DIRECTORY (the book's root).")
 @click.pass_context
 def cli(ctx: click.Context, directory: Path) -> None:
@@ -123,28 +124,29 @@ def init(directory: Path, site_name: str) -> None:
     """Start a new book in DIRECTORY (default: here).
 
     Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows and
-    a README section; runs git init where DIRECTORY is not a repository. Your Git name and email
-    (and your SSH key, if found) become the first member, a steward. Never overwrites a file.
+    a README section; runs git init (branch: init.defaultBranch, else main) where DIRECTORY is
+    not a repository, and the workflows publish from that branch (in a repository, from its
+    current branch). Your Git name and email, and your SSH key (user.signingkey, else
+    ~/.ssh/id_ed25519, id_ecdsa, id_rsa), become the first member, a steward; a warning says
+    what was not found. Never overwrites a file.
 
     \b
     Example:
       bok init handbook --site-name "Brakes Book of Knowledge"
     """
-    from .authoring import git_config, init_book
+    from .authoring import find_public_key, git_config, init_book
     directory.mkdir(parents=True, exist_ok=True)
-    key_line = None
-    key = git_config(directory, "user.signingkey")
-    candidates = [Path(os.path.expanduser(key))] if key else []
-    candidates.append(Path.home() / ".ssh" / "id_ed25519")
-    for candidate in candidates:
-        pub = candidate if candidate.suffix == ".pub" else Path(f"{candidate}.pub")
-        if pub.is_file():
-            key_line = pub.read_text(encoding="utf-8").strip()
-            break
-    made = init_book(directory, site_name, git_config(directory, "user.name"),
-                     git_config(directory, "user.email"), key_line)
+    name, email = git_config(directory, "user.name"), git_config(directory, "user.email")
+    key_line, notes = find_public_key(directory) if name and email else (None, [])
+    if not (name and email):
+        notes = ["no Git identity (git config user.name and user.email), so "
+                 "reviews/members.yml has no members and nobody can sign: set both, then add "
+                 "yourself under 'members:' (see the handbook's chapter on the registry)"]
+    made = init_book(directory, site_name, name, email, key_line)
     for path in made:
         click.echo(f"created {path}")
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
     click.echo("Next: bok new handbook/first-chapter --title '...' ; bok check")
 
 
@@ -161,7 +163,8 @@ def new(ctx: Context, path: str, title: str, authors: tuple[str, ...], chapter_t
     """Write a new chapter at PATH (content/<domain>/<slug>.md, or <domain>/<slug>).
 
     The body starts from the template of its type (.bok/templates/<type>.md in the book
-    overrides bok's own).
+    overrides bok's own). Nothing is written if bok check would reject the chapter (a title
+    with markup or a line break, an unknown author or type).
 
     \b
     Example:
@@ -171,7 +174,7 @@ def new(ctx: Context, path: str, title: str, authors: tuple[str, ...], chapter_t
     from .loading import load_book
     from .trees import WorkTree
     book = load_book(WorkTree(ctx.root))
-    chosen = list(authors) or [current_member(ctx.root, book.registry, None).id]
+    chosen = list(authors) or [current_member(ctx.root, book.registry, None, "--author").id]
     target = new_chapter(ctx.root, path, title, chosen, chapter_type, book)
     click.echo(f"created {target.relative_to(ctx.root).as_posix()}")
 
@@ -183,7 +186,7 @@ def _review_command(verdict: str, summary: str, example: str):
                        "user.email.")
     @click.option("--key", metavar="FILE",
                   help="SSH key to sign with. Default: git config user.signingkey, then "
-                       "~/.ssh/id_ed25519.")
+                       "the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa.")
     @click.option("-m", "--message", default="", help="Comments, published as review notes.")
     @pass_ctx
     def command(ctx: Context, path: str, member: str | None, key: str | None,
@@ -247,7 +250,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
     """Build the book's site: endorsed chapters only, with attribution and history.
 
     The build is atomic: it writes into a temporary folder and replaces the site only when
-    everything succeeded, so a failed build leaves the previous site exactly as it was.
+    everything succeeded, so a failed build leaves the previous site exactly as it was. A
+    reviews/members.yml or reviews/policy.yml that does not load stops it with its error.
 
     \b
     Examples:
@@ -270,6 +274,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
 @pass_ctx
 def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
     """Preview the site locally, rebuilding on every change (like mkdocs serve).
+
+    The address is checked before the first build: a port in use fails at once.
 
     \b
     Example:

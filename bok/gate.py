@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import codeowners, history, policy
 from .errors import WARNING, Finding
-from .loading import load_book, load_record, load_registry
+from .loading import DEPENDS_ON_RULES, load_book, load_record, load_registry, rules_problems
 from .model import (
     MEMBERS_PATH,
     REGISTRY_FILES,
@@ -98,6 +98,10 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
     statuses, verifications = evaluate_book(book, today, earlier=earlier)
     result = Result(book, statuses, verifications, list(book.findings), base,
                     trust.commit if trust else None)
+    broken = rules_problems(book) if trust is None else []
+    if broken:
+        result.findings = _rules_first(book.findings, broken)
+        return result
     findings = result.findings
     new_records = {p for p, s in changes.items() if s != "D"} if changes is not None else set()
     for v in verifications.values():
@@ -120,8 +124,26 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         findings.extend(_registry_changes(book, trust, verifications))
         findings.extend(_removed_authors(root, book, trust, changes))
         findings.extend(_record_changes(book, trust, changes))
-    findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
+    findings.sort(key=_order)
     return result
+
+
+def _rules_first(loaded: list[Finding], broken: list[Finding]) -> list[Finding]:
+    """The registry or the policy does not load: its errors first, then one note that what
+    follows from them was not judged (instead of an unknown author for every chapter and an
+    unregistered signer for every record), then the problems of the other files."""
+    files = sorted({f.path for f in broken})
+    note = Finding(files[0], "rules-not-evaluated",
+                   f"{' and '.join(files)} {'does' if len(files) == 1 else 'do'} not load, so "
+                   "chapters' authors and types, records' signers and endorsements were not "
+                   "evaluated", severity=WARNING,
+                   fix="Fix the error(s) above, then run bok check again.")
+    rest = [f for f in loaded if f not in broken and f.rule not in DEPENDS_ON_RULES]
+    return [*sorted(broken, key=_order), note, *sorted(rest, key=_order)]
+
+
+def _order(finding: Finding) -> tuple[str, int, str]:
+    return (finding.path, finding.line or 0, finding.rule)
 
 
 def _verification_finding(v: Verification, new: bool) -> Finding:

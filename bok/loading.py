@@ -84,6 +84,23 @@ def load_book(tree: Tree, trust: Tree | None = None, only: Collection[str] | Non
     return book
 
 
+#: Findings that only follow from the registry or the policy: while either does not load,
+#: they say nothing about the file they name (every author is "unknown" to an empty registry).
+DEPENDS_ON_RULES = frozenset({"unknown-author", "unknown-type"})
+
+
+def rules_problems(book: Book) -> list[Finding]:
+    """The errors that keep reviews/members.yml or reviews/policy.yml from loading whole.
+
+    The registry and the policy are the rules every chapter and record is judged by: while one
+    of them is broken, nothing can be judged, so ``bok build`` stops with these and ``bok
+    check`` reports them first. (A cross-reference such as an expert of a domain that does not
+    exist is not a loading problem: the file loaded.)
+    """
+    return [f for f in book.findings if f.is_error and f.path in REGISTRY_FILES
+            and f.rule != "unknown-domain"]
+
+
 def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:
     """The files a change touches and those it must be judged with."""
     wanted: set[str] = set()

@@ -43,7 +43,7 @@ from mkdocs.structure.toc import AnchorLink, TableOfContents
 from . import clock, history, publish, render, sanitize, site, stage
 from .errors import BokError
 from .gate import evaluate_book
-from .loading import load_book
+from .loading import load_book, rules_problems
 from .revisions import earlier_endorsed
 from .trees import WorkTree
 
@@ -107,6 +107,8 @@ class BokPlugin(BasePlugin[BokConfig]):
             reading = pool.submit(history.read_history, self.root) if with_history else None
             book = load_book(WorkTree(self.root))
             hist = reading.result() if reading is not None else None
+        for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
+            raise PluginError(f"bok: {finding}")
         for finding in book.findings:
             if finding.is_error:
                 log.warning(str(finding))

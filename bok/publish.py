@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -333,6 +334,7 @@ def serve(root: Path, drafts: bool, address: str) -> None:
     """
     from mkdocs.commands import serve as mkdocs_serve
     _load_config(root, **_docs_dir(root, drafts))
+    _check_address(address)  # before the first build, which takes minutes in a big book
     console = logging.StreamHandler()
     console.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
     logger = logging.getLogger("mkdocs")
@@ -347,3 +349,24 @@ def serve(root: Path, drafts: bool, address: str) -> None:
                        "pass another address with -a IP:PORT") from None
     finally:
         logger.removeHandler(console)
+
+
+def _check_address(address: str) -> None:
+    """Fail now if ``address`` cannot be served on (a port in use, a bad address), the way
+    MkDocs' server would bind it (SO_REUSEADDR), then let go of it."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        raise BokError(f"cannot serve on {address}: expected IP:PORT, such as "
+                       "127.0.0.1:8000") from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, number))
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise BokError(f"cannot serve on {address}: {reason}; "
+                       "pass another address with -a IP:PORT") from None

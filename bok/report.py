@@ -130,9 +130,12 @@ def github_summary(result: Result) -> str:
     icon = {"endorsed": "✅", "expired": "⏰", "pending": "🕓", "awaiting": "⏳",
             "draft": "📝", "invalid": "❌"}
     out = [f"## bok check: {'passed' if result.ok else 'failed'}", "",
-           summary_line(result), "",
-           "| chapter | state | endorsed by | may still endorse | missing |",
-           "|---|---|---|---|---|"]
+           summary_line(result), ""]
+    if not result.statuses:  # an empty table would look like a rendering fault
+        out.append("No chapters" + (" in this change." if result.base else " in this book."))
+    else:
+        out += ["| chapter | state | endorsed by | may still endorse | missing |",
+                "|---|---|---|---|---|"]
     def cell(value: str) -> str:
         return value.replace("|", "\\|").replace("\n", " ")
 

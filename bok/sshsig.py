@@ -355,9 +355,10 @@ def verify(message: bytes, armored: str, namespace: str = NAMESPACE) -> PublicKe
 
 def _summarise(stderr: bytes, returncode: int) -> str:
     noise = ("Signing data on standard input", "Signing file -")
+    text = stderr.decode("utf-8", "replace").replace("Enter passphrase:", "")  # the prompt
     lines = [
         ln.strip()
-        for ln in stderr.decode("utf-8", "replace").splitlines()
+        for ln in text.splitlines()
         if ln.strip() and not ln.strip().startswith(noise)
     ]
     text = "; ".join(lines) or f"exit status {returncode}"

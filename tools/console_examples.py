@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Replay the ```console examples of README.md and the handbook, so they cannot drift.
+
+Each scenario below is a story told across one or more ```console blocks: a fresh HOME (its
+own ~/.gitconfig, no init.defaultBranch, no ssh-agent), real ssh-keygen keys, Git with pinned
+dates, ``BOK_TODAY`` pinned, and the ``bok`` next to this Python. Steps the reader does not see
+(making a key for Bob, adding Bob and Carol to the registry) run hidden between the blocks. Every
+``$ command`` of a block runs in one bash session, in order, and what it prints (stdout and
+stderr, as a terminal shows them) is compared with the lines under it in the document. The
+sandbox's HOME prints as ``~``.
+
+    python tools/console_examples.py           # compare; exit 1 with a diff if any drifted
+    python tools/console_examples.py --write   # regenerate the outputs in the documents
+
+Blocks that no scenario replays yet are listed in PENDING, counted per file, so a new block
+cannot go unnoticed: tests/test_console_examples.py fails when the counts do not add up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = "2026-11-22"
+FENCE = re.compile(r"^([ \t]*)```console\n(.*?)^\1```", re.M | re.S)  # also in list items
+
+
+@dataclass(frozen=True)
+class Block:
+    """One ```console block: where it is, and its text."""
+
+    file: str  # relative to ROOT
+    index: int  # among the file's console blocks, from 0
+    start: int  # offset of the block's text in the file
+    text: str
+    indent: str = ""  # a block in a list item is indented
+
+    def commands(self) -> list[tuple[str, list[str]]]:
+        """Each ``$ command`` with the output lines documented under it."""
+        found: list[tuple[str, list[str]]] = []
+        for line in self.text.splitlines():
+            line = line.removeprefix(self.indent)
+            if line.startswith("$ "):
+                found.append((line[2:], []))
+            elif found:
+                found[-1][1].append(line)
+        return [(cmd, _trim(out)) for cmd, out in found]
+
+
+def blocks(file: str) -> list[Block]:
+    text = (ROOT / file).read_text(encoding="utf-8")
+    return [Block(file, i, m.start(2), m.group(2), m.group(1))
+            for i, m in enumerate(FENCE.finditer(text))]
+
+
+def documents() -> list[str]:
+    """README.md and every handbook chapter."""
+    return ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                 for p in (ROOT / "content").rglob("*.md"))]
+
+
+def _trim(lines: list[str]) -> list[str]:
+    lines = [line.rstrip() for line in lines]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+# -- the scenarios ------------------------------------------------------------------------------
+
+ALICE = ('ssh-keygen -q -t ed25519 -N "" -C alice@laptop -f ~/.ssh/id_ed25519 && '
+         'git config --global user.name "Alice Martin" && '
+         "git config --global user.email alice@example.invalid && "
+         "mkdir -p ~/keys && for who in bob carol; do "
+         'ssh-keygen -q -t ed25519 -N "" -C $who@laptop -f ~/keys/$who; done')
+EXPERTS = r"""for who in bob carol; do
+  name=$( [ $who = bob ] && echo "Bob Okafor" || echo "Carol Lin")
+  printf '  %s:\n    name: %s\n    email: %s@example.invalid\n    keys:\n      - %s\n' \
+    $who "$name" $who "$(cat ~/keys/$who.pub)" >> reviews/members.yml
+  printf '    expert_in: [brakes]\n' >> reviews/members.yml
+done"""
+
+#: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
+SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
+    "readme": [
+        ALICE,
+        ("README.md", 0),  # Quick start: init, new, sign, check, build
+        "git add -A && git commit -qm 'Start the book'",
+        ("README.md", 1),  # a domain and its experts, on a branch
+        EXPERTS,
+        ("README.md", 2),  # the steward's sign-off; merged first
+        ("README.md", 3),  # Alice's chapter
+        ("README.md", 4),  # the gate fails
+        ("README.md", 5),  # Bob and Carol endorse
+    ],
+    "handbook-first-steps": [
+        ("content/authoring/writing-a-chapter.md", 0),  # key, identity, bok init
+    ],
+}
+
+#: file -> how many of its console blocks no scenario replays yet (the handbook's long story
+#: of Mara's workshop book, told across chapters).
+PENDING: dict[str, int] = {
+    "content/authoring/format.md": 3,
+    "content/authoring/troubleshooting.md": 2,
+    "content/authoring/writing-a-chapter.md": 10,
+    "content/index.md": 1,
+    "content/publishing/ci-gate.md": 6,
+    "content/publishing/integrations.md": 4,
+    "content/publishing/output-formats.md": 6,
+    "content/publishing/performance.md": 1,
+    "content/publishing/the-site.md": 16,
+    "content/reviewing/endorsement-rules.md": 3,
+    "content/reviewing/review-workflow.md": 6,
+    "content/stewarding/policy.md": 2,
+    "content/stewarding/registry.md": 14,
+    "content/stewarding/resigning-this-handbook.md": 3,
+}
+
+
+@dataclass
+class Replayed:
+    block: Block
+    outputs: list[list[str]]  # what each command printed
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GIT_", "BOK_", "SSH_AUTH", "GITHUB_"))}
+    bin_dir = str(Path(sys.executable).parent)
+    env.update({"HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+                "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": str(home / ".config"),
+                "BOK_TODAY": TODAY, "PATH": f"{bin_dir}:{env.get('PATH', '')}",
+                "GIT_AUTHOR_DATE": f"{TODAY}T12:00:00+00:00",
+                "GIT_COMMITTER_DATE": f"{TODAY}T12:00:00+00:00", "LC_ALL": "C.UTF-8",
+                "COLUMNS": "100"})
+    return env
+
+
+def replay(name: str) -> list[Replayed]:
+    """Run a scenario in a fresh sandbox; return what each block's commands printed."""
+    steps = SCENARIOS[name]
+    with tempfile.TemporaryDirectory(prefix="bok-console-") as tmp:
+        home = Path(tmp) / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".gitconfig").write_text("", encoding="utf-8")
+        script = ["exec 2>&1", "cd ~"]
+        plan: list[Block] = []
+        marker = 0
+        for step in steps:
+            if isinstance(step, str):
+                script.append(f"{{ {step}\n}} > /dev/null || {{ echo 'hidden step failed: "
+                              f"{marker}'; exit 99; }}")
+                continue
+            block = blocks(step[0])[step[1]]
+            plan.append(block)
+            for command, _ in block.commands():
+                script.append(f"__s=$?; printf '\\n@@{marker}@@\\n'; (exit $__s)")
+                script.append(command)
+                marker += 1
+        script.append("printf '\\n@@end@@\\n'")
+        result = subprocess.run(["bash", "--noprofile", "--norc", "-c", "\n".join(script)],
+                                env=_environment(home), cwd=home, capture_output=True,
+                                text=True, stdin=subprocess.DEVNULL, timeout=600,
+                                start_new_session=True)
+        output = result.stdout.replace(str(home), "~")
+    parts = re.split(r"\n@@(\d+|end)@@\n", "\n" + output)
+    if "hidden step failed" in parts[0] or parts[-2:-1] != ["end"]:
+        raise RuntimeError(f"scenario {name!r} did not run to its end:\n{output[-2000:]}")
+    printed = {int(parts[i]): _trim(parts[i + 1].splitlines())
+               for i in range(1, len(parts) - 2, 2)}
+    replayed, n = [], 0
+    for block in plan:
+        count = len(block.commands())
+        replayed.append(Replayed(block, [printed[n + i] for i in range(count)]))
+        n += count
+    return replayed
+
+
+def render(block: Block, outputs: list[list[str]]) -> str:
+    """The block's text with each command's output replaced by what it printed."""
+    lines = []
+    for (command, _), printed in zip(block.commands(), outputs, strict=True):
+        lines += [f"$ {command}", *printed]
+    return "".join(f"{block.indent}{line}".rstrip() + "\n" for line in lines)
+
+
+def drift() -> list[str]:
+    """A unified diff for every replayed block whose document says something else."""
+    diffs = []
+    for name in SCENARIOS:
+        for item in replay(name):
+            want = render(item.block, item.outputs)
+            if want != item.block.text:
+                diffs.append("".join(difflib.unified_diff(
+                    item.block.text.splitlines(keepends=True), want.splitlines(keepends=True),
+                    f"{item.block.file} (console block {item.block.index + 1}, documented)",
+                    f"{item.block.file} (console block {item.block.index + 1}, replayed)")))
+    return diffs
+
+
+def write() -> list[str]:
+    """Rewrite the documents with the replayed outputs; return the files changed."""
+    new_text: dict[str, list[tuple[Block, str]]] = {}
+    for name in SCENARIOS:
+        for item in replay(name):
+            new_text.setdefault(item.block.file, []).append(
+                (item.block, render(item.block, item.outputs)))
+    changed = []
+    for file, replacements in new_text.items():
+        path = ROOT / file
+        text = path.read_text(encoding="utf-8")
+        for block, rendered in sorted(replacements, key=lambda r: -r[0].start):
+            text = text[:block.start] + rendered + text[block.start + len(block.text):]
+        if text != path.read_text(encoding="utf-8"):
+            path.write_text(text, encoding="utf-8")
+            changed.append(file)
+    return changed
+
+
+def coverage() -> dict[str, tuple[int, int, int]]:
+    """file -> (console blocks, replayed, pending), for the documents that have any."""
+    replayed: dict[str, int] = {}
+    for steps in SCENARIOS.values():
+        for step in steps:
+            if not isinstance(step, str):
+                replayed[step[0]] = replayed.get(step[0], 0) + 1
+    return {f: (len(blocks(f)), replayed.get(f, 0), PENDING.get(f, 0))
+            for f in documents() if blocks(f) or f in replayed or f in PENDING}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite the documents' outputs with what the commands print")
+    args = parser.parse_args()
+    if args.write:
+        for file in write():
+            print(f"rewrote {file}")
+        return 0
+    diffs = drift()
+    for diff in diffs:
+        print(diff)
+    if diffs:
+        print(f"{len(diffs)} console block(s) drifted; regenerate with "
+              "python tools/console_examples.py --write", file=sys.stderr)
+    return 1 if diffs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
