@@ -9,11 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import subprocess
 from importlib import resources
 from pathlib import Path
 
-from . import schema, sshsig
+from . import git, schema, sshsig
 from .errors import BokError
 from .loading import load_book
 from .model import (
@@ -36,12 +35,7 @@ SCHEMAS = ".bok/schemas"  # JSON Schemas for editors; members.yml and policy.yml
 
 def git_config(root: Path, key: str) -> str | None:
     """A value of ``git config``, or None (also when Git or the repository is missing)."""
-    try:
-        result = subprocess.run(["git", "-C", str(root), "config", "--get", key],
-                                capture_output=True, text=True)
-    except OSError:
-        return None
-    return result.stdout.strip() or None
+    return git.config_get(root, key)
 
 
 def _book_files() -> dict[str, str]:
@@ -102,7 +96,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
                                + ignore, encoding="utf-8")
         made.append(".gitignore (site/)")
     if not (target / ".git").exists():
-        subprocess.run(["git", "init", "-q", str(target)], check=True)
+        git.init(target)
         made.append(".git (git init)")
     return made
 
