@@ -364,7 +364,7 @@ def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("bok", "mkdocs", "mkdocs-material", "mkdocs-git-revision-date-localized-plugin",
                  "mkdocs-git-authors-plugin", "Markdown", "pymdown-extensions", "cryptography",
-                 "GitPython", "pagefind", "playwright"):
+                 "pagefind", "playwright"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import subprocess
 from importlib import resources
 from pathlib import Path
 
-from . import schema, sshsig
+from . import git, schema, sshsig
 from .errors import BokError
 from .loading import load_book, load_chapter
 from .model import (
@@ -36,12 +35,7 @@ SCHEMAS = ".bok/schemas"  # JSON Schemas for editors; members.yml and policy.yml
 
 def git_config(root: Path, key: str) -> str | None:
     """A value of ``git config``, or None (also when Git or the repository is missing)."""
-    try:
-        result = subprocess.run(["git", "-C", str(root), "config", "--get", key],
-                                capture_output=True, text=True)
-    except OSError:
-        return None
-    return result.stdout.strip() or None
+    return git.config_get(root, key)
 
 
 #: Where ``bok init`` and the review commands look for your key, after user.signingkey: the
@@ -98,9 +92,7 @@ def _branch(target: Path) -> tuple[str, bool]:
     """The branch the book's workflows publish from, and whether ``git init`` is needed:
     the repository's current branch, else Git's init.defaultBranch, else main."""
     if (target / ".git").exists():
-        result = subprocess.run(["git", "-C", str(target), "symbolic-ref", "--short", "HEAD"],
-                                capture_output=True, text=True)
-        return result.stdout.strip() or DEFAULT_BRANCH, False
+        return git.current_branch(target) or DEFAULT_BRANCH, False
     return git_config(target, "init.defaultBranch") or DEFAULT_BRANCH, True
 
 
@@ -167,7 +159,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
                                + "".join(f"{line}\n" for line in missing), encoding="utf-8")
         made.append(f".gitignore ({', '.join(missing)})")
     if needs_git:
-        subprocess.run(["git", "init", "-q", "-b", branch, str(target)], check=True)
+        git.init(target, branch)
         made.append(f".git (git init, branch {branch})")
     return made
 

@@ -2,9 +2,9 @@
 
 Per-file history plugins run several ``git`` processes for every page (each one
 costs ~15 ms even on a small repository), which adds up to seconds or minutes per
-build for a book of a few hundred chapters. This module is the only
-place in bok that runs git for history, and it does so with a constant number of
-processes however many chapters there are:
+build for a book of a few hundred chapters. This module reads history
+with a constant number of git processes however many chapters there are, all
+started through :mod:`bok.git` (the one module that runs Git):
 
 1. ``git rev-parse`` answers "is this a repository, is it shallow, where is HEAD".
 2. ``git ls-tree`` lists the chapters that exist at HEAD (the keys of the result).
@@ -12,23 +12,19 @@ processes however many chapters there are:
    blob id of each changed file (so callers can tell which revision holds some exact
    content without reading any file); renames are followed back in Python rather
    than with ``--follow`` (which only works for a single path).
-
-We call :mod:`subprocess` directly instead of GitPython: one pipe per command,
-NUL-separated output that we parse ourselves, and no per-object overhead or
-background ``cat-file`` processes whose lifetime we would have to manage.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path, PurePath
+
+from . import git
 
 __all__ = [
     "History",
@@ -56,28 +52,6 @@ _HEADER_FIELDS = 5
 _MIN_ABBREV = 7
 #: One ``--raw`` entry before its path(s): ``:<old mode> <new mode> <old id> <new id> <status>``.
 _RAW_RE = re.compile(rb":[0-7]+ [0-7]+ [0-9a-f]+ ([0-9a-f]+) ([A-Z])[0-9]*")
-
-#: Settings from the user's or system's git config that would change the output
-#: we parse. Forcing them keeps the parser independent of whoever runs bok.
-_CONFIG_OVERRIDES = (
-    "core.quotepath=off",
-    "color.ui=never",
-    "log.showSignature=false",
-    "log.follow=false",  # would apply when paths_under is a single file
-    "log.showRoot=true",
-)
-
-#: Variables that would point git at another repository than ``repo_root``
-#: (they are set, for instance, when bok runs from inside a git hook).
-_LOCATION_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_COMMON_DIR",
-    "GIT_INDEX_FILE",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
-
 
 class HistoryParseError(RuntimeError):
     """``git log`` printed something the parser does not understand.
@@ -150,43 +124,6 @@ class _Change:
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
     """The id Git gives a file holding ``data`` (``git hash-object``), without running git."""
     return hashlib.new(object_format, b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def _git_env() -> dict[str, str]:
-    """Environment for git: the caller's, minus anything that relocates the repo."""
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_ENV}
-    # Read-only commands should not take the index lock and race a user's git.
-    env["GIT_OPTIONAL_LOCKS"] = "0"
-    return env
-
-
-def _git_cmd(*args: str) -> list[str]:
-    cmd = ["git"]
-    for setting in _CONFIG_OVERRIDES:
-        cmd += ["-c", setting]
-    # Chapter prefixes are plain directory names, never glob patterns.
-    cmd.append("--literal-pathspecs")
-    cmd.extend(args)
-    return cmd
-
-
-def _run_git(
-    repo_root: Path, *args: str, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes] | None:
-    """Run one git command in ``repo_root``; None if git or the directory is missing."""
-    try:
-        return subprocess.run(
-            _git_cmd(*args),
-            cwd=repo_root,
-            env=_git_env(),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
-    except OSError as exc:  # git not installed, repo_root missing or not a directory
-        logger.warning("cannot run git in %s: %s", repo_root, exc)
-        return None
 
 
 def _decode_path(raw: bytes) -> str:
@@ -320,7 +257,7 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
     larger repository. A directory that is not a git repository, or one without
     commits, gives an empty :class:`History` rather than an error so a fresh
     book still builds. An empty ``paths_under`` means the whole tree. A
-    failing ``git log`` in a real repository raises :class:`RuntimeError`.
+    failing ``git log`` in a real repository raises :class:`bok.git.GitError`.
 
     Known approximations: a file moved into ``paths_under`` from outside looks
     like it was added then (git only pairs renames within the pathspec), and
@@ -331,7 +268,7 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
     history = History()
     # 1. Repository? Shallow? HEAD? One process; --verify -q HEAD exits 1 with
     #    no sha when there are no commits yet.
-    proc = _run_git(
+    proc = git.run(
         repo_root, "rev-parse", "--is-shallow-repository", "--show-prefix", "--verify", "-q", "HEAD"
     )
     if proc is None:
@@ -351,17 +288,12 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
 
     # 2. Which chapters exist at HEAD: only these become keys, so deleted files
     #    and names that only existed in side branches never show up.
-    proc = _run_git(repo_root, "ls-tree", "-r", "-z", "--name-only", head, *pathspecs)
-    if proc is None:
-        return history
+    head_paths = [entry.path for entry in git.ls_tree(repo_root, head, paths_under)]
     history.git_processes += 1
-    if proc.returncode != 0:
-        raise RuntimeError(f"git ls-tree failed in {repo_root}: {_decode_text(proc.stderr)}")
-    head_paths = [_decode_path(p) for p in proc.stdout.split(b"\0") if p]
 
     # 3. Every commit touching those directories, newest first. --date-order
     #    never shows a parent before its children, which _follow() relies on.
-    proc = _run_git(
+    proc = git.run(
         repo_root,
         "log",
         "-M",
@@ -380,7 +312,7 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
         return history
     history.git_processes += 1
     if proc.returncode != 0:
-        raise RuntimeError(f"git log failed in {repo_root}: {_decode_text(proc.stderr)}")
+        raise git.GitError(f"git log failed in {repo_root}: {_decode_text(proc.stderr)}")
     history.revisions = _follow(head_paths, _parse_log(proc.stdout))
     return history
 
@@ -395,8 +327,7 @@ def _log_not_a_repo(repo_root: Path, stderr: bytes) -> None:
 
 def is_shallow(repo_root: Path) -> bool:
     """True if ``repo_root`` is a shallow clone, i.e. its history is truncated."""
-    proc = _run_git(Path(repo_root), "rev-parse", "--is-shallow-repository")
-    return proc is not None and proc.returncode == 0 and proc.stdout.strip() == b"true"
+    return git.is_shallow(Path(repo_root))
 
 
 def blobs_at(
@@ -418,40 +349,11 @@ def blobs_at(
         # "./" makes the path relative to the working directory (repo_root),
         # like Revision.path, even when repo_root is a subdirectory of the repo.
         asked.append(((commit, path), f"{commit}:./{path}".encode("utf-8", "surrogateescape")))
-    if not asked:
-        return result
-    # The batch protocol is line based. Only a name containing a newline needs
-    # NUL-terminated input (-z, git >= 2.38); older gits then answer None.
-    nul = any(b"\n" in request for _, request in asked)
-    sep = b"\0" if nul else b"\n"
-    args = ("cat-file", "--batch", "-z") if nul else ("cat-file", "--batch")
-    proc = _run_git(Path(repo_root), *args, stdin=b"".join(r + sep for _, r in asked))
-    if proc is None or proc.returncode != 0:
-        return result
-    out, pos = proc.stdout, 0
-    for pair, request in asked:
-        # Unknown names are echoed back as "<request> missing" (or "ambiguous");
-        # matching the exact echo keeps us in step even if the name has a newline.
-        echo = next(
-            (
-                e
-                for e in (request + b" missing\n", request + b" ambiguous\n")
-                if out.startswith(e, pos)
-            ),
-            None,
-        )
-        if echo is not None:
-            pos += len(echo)
-            continue
-        end = out.find(b"\n", pos)
-        parts = out[pos:end].split(b" ") if end >= 0 else []
-        if len(parts) != 3 or not parts[2].isdigit():  # "<oid> <type> <size>"
-            raise HistoryParseError(f"unexpected git cat-file answer {out[pos : pos + 80]!r}")
-        size = int(parts[2])
-        content = out[end + 1 : end + 1 + size]
-        pos = end + 1 + size + 1  # the content is followed by a newline
-        if parts[1] == b"blob":  # trees (directories) and submodules are not files
-            result[pair] = content
+    answers = git.cat_file(Path(repo_root), [request for _, request in asked])
+    for (pair, _), answer in zip(asked, answers, strict=True):
+        # Trees (directories) and submodules are not files.
+        if answer is not None and answer[0] == "blob":
+            result[pair] = answer[1]
     return result
 
 

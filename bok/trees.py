@@ -8,12 +8,11 @@ from REV). Neither source ever follows a symbolic link: a link is reported, not 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BokError
+from . import git
 
 FILE, LINK, OTHER = "file", "link", "other"
 
@@ -69,44 +68,23 @@ class WorkTree:
 
 
 class GitTree:
-    """The files of one revision, read with two Git processes whatever the book's size."""
+    """The files of one revision, read with two Git processes whatever the book's size.
+
+    Paths are relative to ``repo`` (the book's root), which may be a folder of a larger
+    repository; every process goes through :mod:`bok.git`.
+    """
 
     def __init__(self, repo: Path, rev: str):
         self.repo = Path(repo)
         self.rev = rev
-        self.commit = self._resolve(rev)
+        self.commit = git.resolve_commit(self.repo, rev)
         self.blobs: dict[str, str] = {}  # path -> blob id
         self.kinds: dict[str, str] = {}
-        listing = self._git("ls-tree", "-r", "-z", "--full-tree", self.commit)
-        for item in listing.split(b"\0"):
-            if not item:
-                continue
-            meta, path = item.split(b"\t", 1)
-            mode, _type, blob = meta.decode().split()
-            name = path.decode("utf-8", "surrogateescape")
-            self.blobs[name] = blob
-            kind = LINK if mode == "120000" else FILE if mode.startswith("100") else OTHER
-            self.kinds[name] = kind
+        for entry in git.ls_tree(self.repo, self.commit):
+            self.blobs[entry.path] = entry.oid
+            self.kinds[entry.path] = (LINK if entry.mode == "120000"
+                                      else FILE if entry.mode.startswith("100") else OTHER)
         self._cache: dict[str, bytes] = {}
-
-    def _git(self, *args: str) -> bytes:
-        result = subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True)
-        if result.returncode != 0:
-            detail = result.stderr.decode(errors="replace").strip()
-            raise BokError(f"git {args[0]} failed: {detail}")
-        return result.stdout
-
-    def _resolve(self, rev: str) -> str:
-        result = subprocess.run(
-            ["git", "-C", str(self.repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            raise BokError(
-                f"base revision {rev!r} cannot be read from {self.repo}; the gate fails closed. "
-                "Fetch it first (actions/checkout with fetch-depth: 0, or git fetch origin REV)."
-            )
-        return result.stdout.strip()
 
     def walk(self, top: str) -> Iterator[Entry]:
         prefix = top.rstrip("/") + "/"
@@ -128,35 +106,17 @@ class GitTree:
         return self.kinds.get(path)
 
     def changes(self, tops: tuple[str, ...] = ("content", "reviews")) -> dict[str, str]:
-        """What the working tree changes against this revision: path -> 'A', 'M' or 'D'.
-
-        Two Git processes (``diff`` against the working tree, ``ls-files`` for new files),
-        whatever the size of the book; Git's clean filters make line endings not count.
-        """
-        out = self._git("-c", "core.quotepath=off", "diff", "--no-renames", "--name-status",
-                        "-z", self.commit, "--", *tops)
-        fields = out.split(b"\0")
-        changes = {}
-        for status, path in zip(fields[0::2], fields[1::2], strict=False):
-            if status:
-                changes[path.decode("utf-8", "surrogateescape")] = status.decode()[:1]
-        untracked = self._git("ls-files", "-z", "--others", "--exclude-standard", "--", *tops)
-        for path in untracked.split(b"\0"):
-            if path:
-                changes[path.decode("utf-8", "surrogateescape")] = "A"
-        return changes
+        """What the working tree changes against this revision: path -> 'A', 'M' or 'D'."""
+        return git.changes(self.repo, self.commit, tops)
 
     def prefetch(self, paths: list[str]) -> None:
         """Read many blobs with one ``git cat-file --batch``."""
         wanted = [p for p in paths if p in self.blobs and p not in self._cache]
-        if not wanted:
-            return
-        request = "".join(f"{self.blobs[p]}\n" for p in wanted).encode()
-        out = subprocess.run(["git", "-C", str(self.repo), "cat-file", "--batch"],
-                             input=request, capture_output=True, check=True).stdout
-        offset = 0
-        for path in wanted:
-            header_end = out.index(b"\n", offset)
-            size = int(out[offset:header_end].split()[2])
-            self._cache[path] = out[header_end + 1 : header_end + 1 + size]
-            offset = header_end + 1 + size + 1
+        answers = git.cat_file(self.repo, [self.blobs[p].encode("ascii") for p in wanted])
+        for path, answer in zip(wanted, answers, strict=True):
+            if answer is None:  # listed by ls-tree, so only a damaged or partial clone lacks it
+                raise git.GitError(f"cannot read {path} of base revision {self.rev!r} (object "
+                                   f"{self.blobs[path]}) in {self.repo}; the gate fails closed. "
+                                   "Fetch the base revision in full: git fetch origin "
+                                   f"{self.rev}.")
+            self._cache[path] = answer[1]
