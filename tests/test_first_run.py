@@ -25,7 +25,7 @@ from .conftest import TODAY
 
 ABS = "content/brakes/abs.md"
 MKDOCS_YML = """site_name: Test Book
-docs_dir: content
+docs_dir: .bok/stage
 theme:
   name: material
 plugins:
