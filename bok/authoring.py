@@ -13,12 +13,13 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from . import schema, sshsig
+from . import governance, schema, sshsig
 from .errors import BokError
 from .loading import load_book
 from .model import (
     CONTENT,
-    REGISTRY_FILES,
+    SIGNOFF_FOLDERS,
+    SITE_CONFIG,
     Book,
     Member,
     Registry,
@@ -27,7 +28,8 @@ from .model import (
     record_path,
 )
 from .signing import write_record
-from .trees import WorkTree
+from .siteconfig import load_site_config
+from .trees import GitTree, WorkTree
 
 TEMPLATES = resources.files("bok") / "templates"
 BOOK_TEMPLATES = ".bok/templates"
@@ -185,12 +187,43 @@ def signing_key(root: Path, key: str | None) -> Path:
     return path
 
 
+def base_revision(root: Path) -> str | None:
+    """The revision a sign-off's change starts from: the merge base with the upstream default
+    branch (origin/HEAD), else HEAD; None in a repository without commits."""
+    def git(*args: str) -> str | None:
+        try:
+            result = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                    text=True)
+        except OSError:
+            return None
+        return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() \
+            else None
+
+    upstream = git("rev-parse", "--verify", "--quiet", "refs/remotes/origin/HEAD")
+    merge_base = git("merge-base", "HEAD", upstream) if upstream else None
+    return merge_base or git("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+
+
+def governed_digest(tree, path: str) -> str:
+    """What a sign-off of ``path`` pins in ``tree``: mkdocs.yml with the files it names, else
+    the file; governance.NONE if the tree does not have it."""
+    if path == SITE_CONFIG:
+        config, _ = load_site_config(tree)
+        return config.digest if config else governance.NONE
+    data = tree.read(path)
+    return content_digest(data) if data is not None else governance.NONE
+
+
 def review(root: Path, target: str, verdict: str, member_id: str | None, key: str | None,
-           comments: str, today: dt.date | None = None) -> Path:
-    """Sign, endorse or object to a chapter (or sign off a registry file); write the record."""
+           comments: str, today: dt.date | None = None, base: str | None = None) -> Path:
+    """Sign, endorse or object to a chapter (or sign off a governed file); write the record.
+
+    A sign-off of a governed file approves the change from ``base`` (default: see
+    :func:`base_revision`) to the working tree's content, and says so in the record.
+    """
     book = load_book(WorkTree(root))
     path = target.replace("\\", "/").strip("/")
-    if path not in REGISTRY_FILES:
+    if path not in SIGNOFF_FOLDERS:
         path = normalise_chapter_path(path)
     member = current_member(root, book.registry, member_id)
     key_path = signing_key(root, key)
@@ -202,33 +235,55 @@ def review(root: Path, target: str, verdict: str, member_id: str | None, key: st
         raise BokError(f"key {public.fingerprint} ({key_path}) is not registered to "
                        f"'{member.id}' in reviews/members.yml; add its .pub line under "
                        f"'keys:' (a steward signs off that change)")
-    if path in REGISTRY_FILES:
-        role = "steward"
-        if verdict != "endorse" or not member.steward:
-            raise BokError(f"only stewards sign off {path}, with 'bok endorse'")
-        data = (root / path).read_bytes()
+    rules = governance.governed(path)
+    if rules is not None:
+        return _sign_off(root, rules, member, verdict, key_path, comments, today, base)
+    if base is not None:
+        raise BokError("--from applies to sign-offs of governed files, not to chapters")
+    chapter = book.chapters.get(path)
+    if chapter is None:
+        problems = [str(f) for f in book.findings if f.path == path]
+        reason = "; ".join(problems) if problems else "no such chapter"
+        raise BokError(f"cannot review {path}: {reason}")
+    if chapter.draft:
+        raise BokError(f"{path} is a draft; remove 'draft: true' before it is reviewed")
+    if verdict == "sign":
+        if member.id not in chapter.authors:
+            raise BokError(f"'{member.id}' is not an author of {path}; authors sign, "
+                           "experts endorse")
+        role = "author"
     else:
-        chapter = book.chapters.get(path)
-        if chapter is None:
-            problems = [str(f) for f in book.findings if f.path == path]
-            reason = "; ".join(problems) if problems else "no such chapter"
-            raise BokError(f"cannot review {path}: {reason}")
-        if chapter.draft:
-            raise BokError(f"{path} is a draft; remove 'draft: true' before it is reviewed")
-        if verdict == "sign":
-            if member.id not in chapter.authors:
-                raise BokError(f"'{member.id}' is not an author of {path}; authors sign, "
-                               "experts endorse")
-            role = "author"
-        else:
-            if member.id in chapter.authors:
-                raise BokError(f"'{member.id}' is an author of {path} and cannot {verdict} it")
-            if chapter.domain not in member.expert_in:
-                raise BokError(f"'{member.id}' is not an expert of '{chapter.domain}'")
-            role = "reviewer"
-        data = (root / path).read_bytes()
+        if member.id in chapter.authors:
+            raise BokError(f"'{member.id}' is an author of {path} and cannot {verdict} it")
+        if chapter.domain not in member.expert_in:
+            raise BokError(f"'{member.id}' is not an expert of '{chapter.domain}'")
+        role = "reviewer"
+    data = (root / path).read_bytes()
     return write_record(root, path, member.id, role, verdict, content_digest(data), comments,
                         key_path, today)
+
+
+def _sign_off(root: Path, rules: governance.Governed, member: Member, verdict: str,
+              key_path: Path, comments: str, today: dt.date | None, base: str | None) -> Path:
+    """A steward's (or, for a domain page, an expert's) sign-off of a governed file's change."""
+    path = rules.path
+    expert = rules.domain is not None and rules.domain in member.expert_in
+    if verdict != "endorse" or not (member.steward or expert):
+        who = "stewards" if rules.domain is None else \
+            f"stewards and experts of '{rules.domain}'"
+        raise BokError(f"only {who} sign off {path}, with 'bok endorse'")
+    if not (root / path).is_file():
+        raise BokError(f"{path} does not exist; a deletion needs no sign-off")
+    revision = base or base_revision(root)
+    before = governance.NONE if revision is None else governed_digest(
+        GitTree(root, revision), path)
+    after = governed_digest(WorkTree(root), path)
+    if before == after:
+        raise BokError(f"{path} is the same at {revision} as here: there is no change to sign "
+                       "off; pass --from REV (the pull request's base, e.g. origin/main)")
+    role = "steward" if member.steward else "reviewer"
+    return write_record(root, path, member.id, role, verdict, after, comments, key_path, today,
+                        from_digest=before)
 
 
 def move_chapter(root: Path, old: str, new: str) -> list[tuple[str, str]]:

@@ -185,19 +185,25 @@ def _review_command(verdict: str, summary: str, example: str):
                   help="SSH key to sign with. Default: git config user.signingkey, then "
                        "~/.ssh/id_ed25519.")
     @click.option("-m", "--message", default="", help="Comments, published as review notes.")
+    @click.option("--from", "base", metavar="REV",
+                  help="For a sign-off of a governed file: the revision whose version the "
+                       "change replaces. Default: the merge base with origin/HEAD, else HEAD.")
     @pass_ctx
     def command(ctx: Context, path: str, member: str | None, key: str | None,
-                message: str) -> None:
+                message: str, base: str | None) -> None:
         from .authoring import review
         if verdict == "object" and not message.strip():
             raise click.UsageError("an objection needs a reason: -m 'what must change'")
-        written = review(ctx.root, path, verdict, member, key, message, clock.today())
+        written = review(ctx.root, path, verdict, member, key, message, clock.today(), base)
         click.echo(f"wrote {written.relative_to(ctx.root).as_posix()}")
 
     command.__doc__ = f"""{summary}
 
     The record is written to reviews/<domain>/<slug>/<member>.md, signed with ssh-keygen
-    (ssh-agent and passphrases work) over the chapter's exact content.
+    (ssh-agent and passphrases work) over the chapter's exact content. A sign-off of a
+    governed file (reviews/members.yml, reviews/policy.yml, mkdocs.yml, content/index.md,
+    content/<domain>/index.md) also signs the version it replaces (--from), and goes to
+    reviews/_registry/<name>/ (a domain page's to reviews/<domain>/index/).
 
     \b
     Example:
@@ -209,8 +215,9 @@ def _review_command(verdict: str, summary: str, example: str):
 cli.command("sign")(_review_command(
     "sign", "Sign a chapter you wrote, as its author.", "bok sign content/brakes/abs.md"))
 cli.command("endorse")(_review_command(
-    "endorse", "Endorse a chapter of your domain, as an expert (stewards: sign off a registry "
-    "file such as reviews/members.yml).",
+    "endorse", "Endorse a chapter of your domain, as an expert; or sign off a change to a "
+    "governed file (stewards: reviews/members.yml, mkdocs.yml, ...; a domain's experts too: "
+    "its index.md).",
     "bok endorse content/brakes/abs.md -m 'Matches the 2024 procedure.'"))
 cli.command("object")(_review_command(
     "object", "Object to a chapter of your domain: it cannot be endorsed while you object.",
