@@ -13,7 +13,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from . import governance, schema, sshsig
+from . import codeowners, governance, schema, sshsig
 from .errors import BokError
 from .loading import load_book
 from .model import (
@@ -62,16 +62,21 @@ def _book_files() -> dict[str, str]:
 
 
 def init_book(target: Path, site_name: str, name: str | None, email: str | None,
-              key_line: str | None) -> list[str]:
-    """Write a new book into ``target``; refuse to overwrite anything. Return the files made."""
+              key_line: str | None, github: str | None = None) -> list[str]:
+    """Write a new book into ``target``; refuse to overwrite anything. Return the files made.
+
+    The first member is a steward; with a GitHub login, CODEOWNERS gives the stewards .github/
+    and CODEOWNERS itself (without one, it is a commented template saying what to do).
+    """
     files = _book_files()
     readme = files.pop("README-section.md")
     ignore = files.pop(".gitignore")
     member_id = re.sub(r"[^a-z0-9_-]", "-", (email or "").split("@")[0].lower()).strip("-")
     if name and email and member_id:
         keys = f"\n    keys:\n      - {key_line}" if key_line else "\n    keys: []"
-        member = (f"  {member_id}:\n    name: {_yaml_text(name)}\n    email: {email}{keys}\n"
-                  f"    expert_in: [handbook]\n    steward: true\n")
+        login = f"\n    github: {github}" if github else ""
+        member = (f"  {member_id}:\n    name: {_yaml_text(name)}\n    email: {email}{login}"
+                  f"{keys}\n    expert_in: [handbook]\n    steward: true\n")
     else:
         member = "  {}\n"
     files["reviews/members.yml"] = files["reviews/members.yml"].replace("{member}\n", member)
@@ -86,6 +91,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     made = list(files)
+    made.extend(_write_codeowners(target))
     for path in schema.write_json_schemas(target / SCHEMAS):
         made.append(path.relative_to(target).as_posix())
     readme_path = target / "README.md"
@@ -107,6 +113,18 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         subprocess.run(["git", "init", "-q", str(target)], check=True)
         made.append(".git (git init)")
     return made
+
+
+def _write_codeowners(target: Path) -> list[str]:
+    """CODEOWNERS for the new book, unless the repository has one already."""
+    if codeowners.committed(target) is not None:
+        return []
+    book = load_book(WorkTree(target))
+    out = target / codeowners.LOCATIONS[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(codeowners.for_book(target, book.registry, list(book.domains)),
+                   encoding="utf-8")
+    return [codeowners.LOCATIONS[0]]
 
 
 def chapter_template(root: Path, chapter_type: str) -> str:

@@ -119,17 +119,21 @@ def status(ctx: Context, fmt: str) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--site-name", default="Book of Knowledge", show_default=True,
               help="The site's name in mkdocs.yml.")
-def init(directory: Path, site_name: str) -> None:
+@click.option("--github", "login", metavar="LOGIN",
+              help="Your GitHub login, for CODEOWNERS (default: git config github.user).")
+def init(directory: Path, site_name: str, login: str | None) -> None:
     """Start a new book in DIRECTORY (default: here).
 
-    Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows and
-    a README section; runs git init where DIRECTORY is not a repository. Your Git name and email
-    (and your SSH key, if found) become the first member, a steward. Never overwrites a file.
+    Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows,
+    .github/CODEOWNERS and a README section; runs git init where DIRECTORY is not a repository.
+    Your Git name and email (and your SSH key, if found, and GitHub login) become the first
+    member, a steward, who owns .github/ and CODEOWNERS. Never overwrites a file.
 
     \b
     Example:
       bok init handbook --site-name "Brakes Book of Knowledge"
     """
+    from . import schema
     from .authoring import git_config, init_book
     directory.mkdir(parents=True, exist_ok=True)
     key_line = None
@@ -141,8 +145,14 @@ def init(directory: Path, site_name: str) -> None:
         if pub.is_file():
             key_line = pub.read_text(encoding="utf-8").strip()
             break
+    login = login or git_config(directory, "github.user")
+    if login:
+        try:
+            schema.MEMBER.options["github"].kind.convert(login)
+        except schema.Invalid as exc:
+            raise click.BadParameter(str(exc), param_hint="--github") from None
     made = init_book(directory, site_name, git_config(directory, "user.name"),
-                     git_config(directory, "user.email"), key_line)
+                     git_config(directory, "user.email"), key_line, login)
     for path in made:
         click.echo(f"created {path}")
     click.echo("Next: bok new handbook/first-chapter --title '...' ; bok check")
@@ -293,8 +303,11 @@ def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> N
     """Write CODEOWNERS from the registry, so GitHub requests the right reviewers.
 
     Each domain's folders (content/<domain>/, reviews/<domain>/) are owned by its experts'
-    GitHub logins ('github:' in reviews/members.yml); the registry, the policy and .github/ by
-    the stewards. bok check warns when the committed file no longer matches.
+    GitHub logins ('github:' in reviews/members.yml), its index.md by them and the stewards;
+    the registry, the policy, mkdocs.yml and the files it names, content/index.md, .github/
+    and CODEOWNERS by the stewards. Require code-owner review in branch protection: the gate
+    cannot protect the workflow that runs it. bok check warns when the committed file no
+    longer matches.
 
     \b
     Examples:
@@ -308,7 +321,7 @@ def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> N
     errors = [f for f in book.findings if f.is_error and f.path == "reviews/members.yml"]
     if errors:
         raise BokError(f"fix reviews/members.yml first: {errors[0]}")
-    text = codeowners.render(book.registry, list(book.domains))
+    text = codeowners.for_book(ctx.root, book.registry, list(book.domains))
     existing = codeowners.committed(ctx.root)
     if only_check:
         if existing is None or existing[1] != text:

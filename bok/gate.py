@@ -29,12 +29,13 @@ from .model import (
     Book,
     Chapter,
     Policy,
+    Record,
     Registry,
     content_digest,
     is_governed,
 )
 from .policy import Status
-from .signing import Verification, verify_record
+from .signing import Verification, record_payload, verify_record
 from .siteconfig import load_site_config
 from .trees import GitTree, WorkTree
 
@@ -184,7 +185,7 @@ def _codeowners(root: Path, registry: Registry, domains: list[str]) -> list[Find
     if found is None:
         return []
     location, text = found
-    if text == codeowners.render(registry, domains):
+    if text == codeowners.for_book(root, registry, domains):
         return []
     return [Finding(location, "codeowners-stale",
                     "CODEOWNERS does not match reviews/members.yml, so GitHub requests reviews "
@@ -253,9 +254,18 @@ def _governed_changes(book: Book, tree: WorkTree, trust: GitTree, changes: dict[
         if move.before == move.after or (
                 move.after == governance.NONE and not governance.deletion_needs_signoff(move.path)):
             continue
-        checked = [verifications[r.path] for r in book.records_for(move.path)]
-        findings.extend(governance.judge(move, checked, book.registry, book.policy))
+        records = book.records_for(move.path)
+        trust.prefetch([r.path for r in records])
+        carried = frozenset(r.path for r in records if _on_file(trust, r))
+        checked = [verifications[r.path] for r in records]
+        findings.extend(governance.judge(move, checked, book.registry, book.policy, carried))
     return findings
+
+
+def _on_file(trust: GitTree, record: Record) -> bool:
+    """Does the base hold this very record (the same signed payload) already?"""
+    old = load_record(trust, record.path, [])
+    return old is not None and record_payload(old) == record_payload(record)
 
 
 def _record_changes(book: Book, trust: GitTree, changes: dict[str, str]) -> list[Finding]:

@@ -19,9 +19,11 @@ reviewed themselves: a template never reaches a reader.
 
 A sign-off approves a *transition*: its record pins the new content's digest and the digest
 of the version it replaces (``from:``, ``none`` for a new file), both signed. The gate counts
-it only when ``from`` is the base's version and ``digest`` is the change's, so a sign-off on
-file never counts again for a later change that happens to restore the same bytes. A record
-without ``from`` (written before bok had it) still verifies, and counts for no change.
+it only when ``from`` is the base's version, ``digest`` is the change's, and the change itself
+adds the record (the base does not already hold it, as it is): so a sign-off on file never
+counts again for a later change, not even one that restores the very same bytes after they
+were undone (A, then B, then A again). A record without ``from`` (written before bok had it)
+still verifies, and counts for no change.
 
 Pure functions: the gate reads the files and records; these rules decide.
 """
@@ -95,8 +97,10 @@ class Transition:
 
 
 def judge(change: Transition, checked: list[Verification], registry: Registry,
-          policy: Policy) -> list[Finding]:
-    """Does ``change`` carry the sign-off it needs? ``registry`` and ``policy`` are the base's."""
+          policy: Policy, carried_over: frozenset[str] = frozenset()) -> list[Finding]:
+    """Does ``change`` carry the sign-off it needs? ``registry`` and ``policy`` are the base's;
+    ``carried_over`` are the records the base already holds as they are (they approved an
+    earlier change, even one from the same bytes to the same bytes)."""
     rules = governed(change.path)
     assert rules is not None, change.path
     findings: list[Finding] = []
@@ -112,8 +116,9 @@ def judge(change: Transition, checked: list[Verification], registry: Registry,
         if member is None or not (member.steward or expert):
             findings.append(_not_a_signer(record.path, record.member, rules))
             continue
-        if record.from_digest != change.before:
-            findings.append(_stale(record.path, record.member, record.from_digest, change))
+        if record.from_digest != change.before or record.path in carried_over:
+            findings.append(_stale(record.path, record.member, record.from_digest, change,
+                                   record.path in carried_over))
             continue
         (stewards if member.steward else experts).add(v.fingerprint)
     needed = policy.registry_signoffs
@@ -151,8 +156,11 @@ def _not_a_signer(path: str, member: str, rules: Governed) -> Finding:
                    fix=f"Ask a steward or an expert of '{rules.domain}'.")
 
 
-def _stale(path: str, member: str, from_digest: str, change: Transition) -> Finding:
-    if not from_digest:
+def _stale(path: str, member: str, from_digest: str, change: Transition,
+           carried_over: bool) -> Finding:
+    if carried_over:
+        what = "is on file in the base already, so it approved an earlier change"
+    elif not from_digest:
         what = "names no base version (it was written before sign-offs approved transitions)"
     elif from_digest == NONE:
         what = "approved adding the file, which the base already has"

@@ -139,7 +139,7 @@ class _Checker:
         self.findings.append(Finding(SITE_CONFIG, "site-config-refused", message,
                                      self.line(*path), fix=fix))
 
-    def local(self, path: tuple, value: str, base: str) -> str | None:
+    def local(self, path: tuple, value: Any, base: str) -> str | None:
         """A local path named in mkdocs.yml, as a path of the repository (or None)."""
         if not isinstance(value, str) or not value.strip():
             return None
@@ -229,7 +229,7 @@ class _Checker:
         for key in ("edit_uri", "edit_uri_template"):
             if isinstance(data.get(key), str):
                 self.link((key,), data[key])
-        extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+        extra: dict = data["extra"] if isinstance(data.get("extra"), dict) else {}
         for index, item in enumerate(_as_list(extra.get("social"))):
             if isinstance(item, dict) and isinstance(item.get("link"), str):
                 self.link(("extra", "social", index, "link"), item["link"], relative=False,
