@@ -42,7 +42,7 @@ def render(registry: Registry, domains: list[str], site_files: tuple[str, ...] =
         block = f"/content/{domain}/ {who}\n/reviews/{domain}/ {who}\n" if who else (
             f"# {domain}: no expert of this domain has a 'github:' login\n")
         page = owners([*experts, *registry.stewards()])
-        if page:
+        if page and page != who:  # the folder's line covers it otherwise
             block += f"/content/{domain}/index.md {page}\n/reviews/{domain}/index/ {page}\n"
         lines.append(block)
     stewards = owners(registry.stewards())
