@@ -389,3 +389,40 @@ def test_init_writes_codeowners_for_the_stewards(tmp_path, login):
     assert not findings(data, "codeowners-stale"), data["findings"]
     bad = runner.invoke(cli, ["init", str(tmp_path / "other"), "--github", "no/such login"])
     assert bad.exit_code == 2 and "GitHub login" in bad.output
+
+
+def test_from_is_signed(book):
+    book.write(POLICY_PATH, "revalidate_after_days: 730\n")
+    book.review("endorse", POLICY_PATH, "alice")
+    record = "reviews/_registry/policy/alice.md"
+    text = book.read(record)
+    assert "\nfrom: none\n" in text
+    book.write(record, text.replace("from: none", f"from: {content_digest(b'x')}"))
+    code, data = gate(book)
+    assert code == 1 and findings(data, "bad-signature", record)
+
+
+def test_from_in_a_chapter_record_is_refused(book):
+    book.chapter("content/brakes/abs.md")
+    book.review("sign", "content/brakes/abs.md", "alice")
+    record = "reviews/brakes/abs/alice.md"
+    book.write(record, book.read(record).replace("\ndate:", "\nfrom: none\ndate:"))
+    [finding] = findings(book.check_json(), "invalid-from", record)
+    assert finding["line"] == 7
+
+
+def test_signoff_base_defaults_to_the_merge_base_with_origin(book, tmp_path):
+    """In a clone, a change committed on a branch is signed off from origin/HEAD's version."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(book.root), str(clone)],
+                   check=True, env=git_env())
+    other = type(book)(clone, book.keys)
+    other.git("checkout", "-q", "-b", "restyle")
+    write_all(other, *SITE_CHANGES["extra_css"])
+    other.commit("restyle")
+    other.review("endorse", SITE_CONFIG, "alice")
+    assert f"from: {content_digest(SITE.encode())}" in other.read(
+        "reviews/_registry/mkdocs/alice.md")
+    other.base = "origin/main"
+    code, data = gate(other)
+    assert code == 0, data["findings"]
