@@ -12,12 +12,13 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from . import git, schema, sshsig
+from . import codeowners, git, governance, schema, sshsig
 from .errors import BokError
 from .loading import load_book, load_chapter
 from .model import (
     CONTENT,
-    REGISTRY_FILES,
+    SIGNOFF_FOLDERS,
+    SITE_CONFIG,
     Book,
     Member,
     Registry,
@@ -26,7 +27,8 @@ from .model import (
     record_path,
 )
 from .signing import write_record
-from .trees import WorkTree
+from .siteconfig import load_site_config
+from .trees import GitTree, WorkTree
 
 TEMPLATES = resources.files("bok") / "templates"
 BOOK_TEMPLATES = ".bok/templates"
@@ -112,16 +114,21 @@ def _book_files() -> dict[str, str]:
 
 
 def init_book(target: Path, site_name: str, name: str | None, email: str | None,
-              key_line: str | None) -> list[str]:
-    """Write a new book into ``target``; refuse to overwrite anything. Return the files made."""
+              key_line: str | None, github: str | None = None) -> list[str]:
+    """Write a new book into ``target``; refuse to overwrite anything. Return the files made.
+
+    The first member is a steward; with a GitHub login, CODEOWNERS gives the stewards .github/
+    and CODEOWNERS itself (without one, it is a commented template saying what to do).
+    """
     files = _book_files()
     readme = files.pop("README-section.md")
     ignore = files.pop(".gitignore")
     member_id = re.sub(r"[^a-z0-9_-]", "-", (email or "").split("@")[0].lower()).strip("-")
     if name and email and member_id:
         keys = f"\n    keys:\n      - {key_line}" if key_line else "\n    keys: []"
-        member = (f"  {member_id}:\n    name: {_yaml_text(name)}\n    email: {email}{keys}\n"
-                  f"    expert_in: [handbook]\n    steward: true\n")
+        login = f"\n    github: {github}" if github else ""
+        member = (f"  {member_id}:\n    name: {_yaml_text(name)}\n    email: {email}{login}"
+                  f"{keys}\n    expert_in: [handbook]\n    steward: true\n")
     else:
         member = "  {}\n"
     files["reviews/members.yml"] = files["reviews/members.yml"].replace("{member}\n", member)
@@ -140,6 +147,7 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     made = list(files)
+    made.extend(_write_codeowners(target))
     for path in schema.write_json_schemas(target / SCHEMAS):
         made.append(path.relative_to(target).as_posix())
     readme_path = target / "README.md"
@@ -162,6 +170,18 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
         git.init(target, branch)
         made.append(f".git (git init, branch {branch})")
     return made
+
+
+def _write_codeowners(target: Path) -> list[str]:
+    """CODEOWNERS for the new book, unless the repository has one already."""
+    if codeowners.committed(target) is not None:
+        return []
+    book = load_book(WorkTree(target))
+    out = target / codeowners.LOCATIONS[0]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(codeowners.for_book(target, book.registry, list(book.domains)),
+                   encoding="utf-8")
+    return [codeowners.LOCATIONS[0]]
 
 
 def chapter_template(root: Path, chapter_type: str) -> str:
@@ -282,12 +302,34 @@ def signing_key(root: Path, key: str | None) -> Path:
     return path
 
 
+def base_revision(root: Path) -> str | None:
+    """The revision a sign-off's change starts from: the merge base with the upstream default
+    branch (origin/HEAD), else HEAD; None in a repository without commits."""
+    upstream = git.answer(root, "rev-parse", "--verify", "--quiet", "refs/remotes/origin/HEAD")
+    merge_base = git.answer(root, "merge-base", "HEAD", upstream) if upstream else None
+    return merge_base or git.answer(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+
+
+def governed_digest(tree, path: str) -> str:
+    """What a sign-off of ``path`` pins in ``tree``: mkdocs.yml with the files it names, else
+    the file; governance.NONE if the tree does not have it."""
+    if path == SITE_CONFIG:
+        config, _ = load_site_config(tree)
+        return config.digest if config else governance.NONE
+    data = tree.read(path)
+    return content_digest(data) if data is not None else governance.NONE
+
+
 def review(root: Path, target: str, verdict: str, member_id: str | None, key: str | None,
-           comments: str, today: dt.date | None = None) -> Path:
-    """Sign, endorse or object to a chapter (or sign off a registry file); write the record."""
+           comments: str, today: dt.date | None = None, base: str | None = None) -> Path:
+    """Sign, endorse or object to a chapter (or sign off a governed file); write the record.
+
+    A sign-off of a governed file approves the change from ``base`` (default: see
+    :func:`base_revision`) to the working tree's content, and says so in the record.
+    """
     book = load_book(WorkTree(root))
     path = target.replace("\\", "/").strip("/")
-    if path not in REGISTRY_FILES:
+    if path not in SIGNOFF_FOLDERS:
         path = normalise_chapter_path(path)
     member = current_member(root, book.registry, member_id)
     key_path = signing_key(root, key)
@@ -299,34 +341,38 @@ def review(root: Path, target: str, verdict: str, member_id: str | None, key: st
         raise BokError(f"key {public.fingerprint} ({key_path}) is not registered to "
                        f"'{member.id}' in reviews/members.yml; add its .pub line under "
                        f"'keys:' (a steward signs off that change)")
-    if path in REGISTRY_FILES:
-        role = "steward"
-        if verdict != "endorse" or not member.steward:
-            raise BokError(f"only stewards sign off {path}, with 'bok endorse'")
-        data = (root / path).read_bytes()
+    rules = governance.governed(path)
+    if rules is not None:
+        return _sign_off(root, rules, member, verdict, key_path, comments, today, base)
+    if base is not None:
+        raise BokError("--from applies to sign-offs of governed files, not to chapters")
+    chapter = book.chapters.get(path)
+    if chapter is None:
+        problems = [str(f) for f in book.findings if f.path == path]
+        reason = "; ".join(problems) if problems else "no such chapter"
+        raise BokError(f"cannot review {path}: {reason}")
+    if chapter.draft:
+        raise BokError(f"{path} is a draft; remove 'draft: true' before it is reviewed")
+    if verdict == "sign":
+        if member.id not in chapter.authors:
+            raise BokError(f"'{member.id}' is not an author of {path}; authors sign, "
+                           "experts endorse")
+        role = "author"
     else:
-        chapter = book.chapters.get(path)
-        if chapter is None:
-            problems = [str(f) for f in book.findings if f.path == path]
-            reason = "; ".join(problems) if problems else "no such chapter"
-            raise BokError(f"cannot review {path}: {reason}")
-        if chapter.draft:
-            raise BokError(f"{path} is a draft; remove 'draft: true' before it is reviewed")
-        if verdict == "sign":
-            if member.id not in chapter.authors:
-                raise BokError(f"'{member.id}' is not an author of {path}; authors sign, "
-                               "experts endorse")
-            role = "author"
-        else:
-            if member.id in chapter.authors:
-                raise BokError(f"'{member.id}' is an author of {path} and cannot {verdict} it")
-            if chapter.domain not in member.expert_in:
-                raise BokError(f"'{member.id}' is not an expert of '{chapter.domain}'")
-            role = "reviewer"
-        data = (root / path).read_bytes()
+        if member.id in chapter.authors:
+            raise BokError(f"'{member.id}' is an author of {path} and cannot {verdict} it")
+        if chapter.domain not in member.expert_in:
+            raise BokError(f"'{member.id}' is not an expert of '{chapter.domain}'")
+        role = "reviewer"
+    data = (root / path).read_bytes()
+    return _signed(root, path, member.id, role, verdict, content_digest(data), comments,
+                   key_path, today)
+
+
+def _signed(root: Path, path: str, *args, **kwargs) -> Path:
+    """Write a record; a key ssh-keygen cannot use is one line saying which and why."""
     try:
-        return write_record(root, path, member.id, role, verdict, content_digest(data),
-                            comments, key_path, today)
+        return write_record(root, path, *args, **kwargs)
     except sshsig.SignatureError as exc:
         raise BokError(f"{exc}. {_signing_advice(str(exc))}") from None
 
@@ -343,6 +389,29 @@ def _signing_advice(reason: str) -> str:
                 "ssh-agent (SSH_AUTH_SOCK is not set): start an agent and 'ssh-add' the key, "
                 "or run bok in a terminal.")
     return "The key has a passphrase: check it, or 'ssh-add' the key to your ssh-agent."
+
+
+def _sign_off(root: Path, rules: governance.Governed, member: Member, verdict: str,
+              key_path: Path, comments: str, today: dt.date | None, base: str | None) -> Path:
+    """A steward's (or, for a domain page, an expert's) sign-off of a governed file's change."""
+    path = rules.path
+    expert = rules.domain is not None and rules.domain in member.expert_in
+    if verdict != "endorse" or not (member.steward or expert):
+        who = "stewards" if rules.domain is None else \
+            f"stewards and experts of '{rules.domain}'"
+        raise BokError(f"only {who} sign off {path}, with 'bok endorse'")
+    if not (root / path).is_file():
+        raise BokError(f"{path} does not exist; a deletion needs no sign-off")
+    revision = base or base_revision(root)
+    before = governance.NONE if revision is None else governed_digest(
+        GitTree(root, revision), path)
+    after = governed_digest(WorkTree(root), path)
+    if before == after:
+        raise BokError(f"{path} is the same at {revision} as here: there is no change to sign "
+                       "off; pass --from REV (the pull request's base, e.g. origin/main)")
+    role = "steward" if member.steward else "reviewer"
+    return _signed(root, path, member.id, role, verdict, after, comments, key_path, today,
+                   from_digest=before)
 
 
 def move_chapter(root: Path, old: str, new: str) -> list[tuple[str, str]]:

@@ -120,20 +120,24 @@ def status(ctx: Context, fmt: str) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--site-name", default="Book of Knowledge", show_default=True,
               help="The site's name in mkdocs.yml.")
-def init(directory: Path, site_name: str) -> None:
+@click.option("--github", "login", metavar="LOGIN",
+              help="Your GitHub login, for CODEOWNERS (default: git config github.user).")
+def init(directory: Path, site_name: str, login: str | None) -> None:
     """Start a new book in DIRECTORY (default: here).
 
-    Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows and
-    a README section; runs git init (branch: init.defaultBranch, else main) where DIRECTORY is
-    not a repository, and the workflows publish from that branch (in a repository, from its
-    current branch). Your Git name and email, and your SSH key (user.signingkey, else
-    ~/.ssh/id_ed25519, id_ecdsa, id_rsa), become the first member, a steward; a warning says
-    what was not found. Never overwrites a file.
+    Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows,
+    .github/CODEOWNERS and a README section; runs git init (branch: init.defaultBranch, else
+    main) where DIRECTORY is not a repository, and the workflows publish from that branch (in a
+    repository, from its current branch). Your Git name and email, your SSH key
+    (user.signingkey, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa) and GitHub login become the
+    first member, a steward, who owns .github/ and CODEOWNERS; a warning says what was not
+    found. Never overwrites a file.
 
     \b
     Example:
       bok init handbook --site-name "Brakes Book of Knowledge"
     """
+    from . import schema
     from .authoring import find_public_key, git_config, init_book
     directory.mkdir(parents=True, exist_ok=True)
     name, email = git_config(directory, "user.name"), git_config(directory, "user.email")
@@ -142,7 +146,13 @@ def init(directory: Path, site_name: str) -> None:
         notes = ["no Git identity (git config user.name and user.email), so "
                  "reviews/members.yml has no members and nobody can sign: set both, then add "
                  "yourself under 'members:' (see the handbook's chapter on the registry)"]
-    made = init_book(directory, site_name, name, email, key_line)
+    login = login or git_config(directory, "github.user")
+    if login:
+        try:
+            schema.MEMBER.options["github"].kind.convert(login)
+        except schema.Invalid as exc:
+            raise click.BadParameter(str(exc), param_hint="--github") from None
+    made = init_book(directory, site_name, name, email, key_line, login)
     for path in made:
         click.echo(f"created {path}")
     for note in notes:
@@ -188,19 +198,25 @@ def _review_command(verdict: str, summary: str, example: str):
                   help="SSH key to sign with. Default: git config user.signingkey, then "
                        "the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa.")
     @click.option("-m", "--message", default="", help="Comments, published as review notes.")
+    @click.option("--from", "base", metavar="REV",
+                  help="For a sign-off of a governed file: the revision whose version the "
+                       "change replaces. Default: the merge base with origin/HEAD, else HEAD.")
     @pass_ctx
     def command(ctx: Context, path: str, member: str | None, key: str | None,
-                message: str) -> None:
+                message: str, base: str | None) -> None:
         from .authoring import review
         if verdict == "object" and not message.strip():
             raise click.UsageError("an objection needs a reason: -m 'what must change'")
-        written = review(ctx.root, path, verdict, member, key, message, clock.today())
+        written = review(ctx.root, path, verdict, member, key, message, clock.today(), base)
         click.echo(f"wrote {written.relative_to(ctx.root).as_posix()}")
 
     command.__doc__ = f"""{summary}
 
     The record is written to reviews/<domain>/<slug>/<member>.md, signed with ssh-keygen
-    (ssh-agent and passphrases work) over the chapter's exact content.
+    (ssh-agent and passphrases work) over the chapter's exact content. A sign-off of a
+    governed file (reviews/members.yml, reviews/policy.yml, mkdocs.yml, content/index.md,
+    content/<domain>/index.md) also signs the version it replaces (--from), and goes to
+    reviews/_registry/<name>/ (a domain page's to reviews/<domain>/index/).
 
     \b
     Example:
@@ -212,8 +228,9 @@ def _review_command(verdict: str, summary: str, example: str):
 cli.command("sign")(_review_command(
     "sign", "Sign a chapter you wrote, as its author.", "bok sign content/brakes/abs.md"))
 cli.command("endorse")(_review_command(
-    "endorse", "Endorse a chapter of your domain, as an expert (stewards: sign off a registry "
-    "file such as reviews/members.yml).",
+    "endorse", "Endorse a chapter of your domain, as an expert; or sign off a change to a "
+    "governed file (stewards: reviews/members.yml, mkdocs.yml, ...; a domain's experts too: "
+    "its index.md).",
     "bok endorse content/brakes/abs.md -m 'Matches the 2024 procedure.'"))
 cli.command("object")(_review_command(
     "object", "Object to a chapter of your domain: it cannot be endorsed while you object.",
@@ -295,8 +312,11 @@ def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> N
     """Write CODEOWNERS from the registry, so GitHub requests the right reviewers.
 
     Each domain's folders (content/<domain>/, reviews/<domain>/) are owned by its experts'
-    GitHub logins ('github:' in reviews/members.yml); the registry, the policy and .github/ by
-    the stewards. bok check warns when the committed file no longer matches.
+    GitHub logins ('github:' in reviews/members.yml), its index.md by them and the stewards;
+    the registry, the policy, mkdocs.yml and the files it names, content/index.md, .github/
+    and CODEOWNERS by the stewards. Require code-owner review in branch protection: the gate
+    cannot protect the workflow that runs it. bok check warns when the committed file no
+    longer matches.
 
     \b
     Examples:
@@ -310,7 +330,7 @@ def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> N
     errors = [f for f in book.findings if f.is_error and f.path == "reviews/members.yml"]
     if errors:
         raise BokError(f"fix reviews/members.yml first: {errors[0]}")
-    text = codeowners.render(book.registry, list(book.domains))
+    text = codeowners.for_book(ctx.root, book.registry, list(book.domains))
     existing = codeowners.committed(ctx.root)
     if only_check:
         if existing is None or existing[1] != text:

@@ -5,8 +5,10 @@ computed; a chapter that is not endorsed is a warning (the site will not publish
 
 With a base revision (a pull request's target), trust comes from the base: the registry and the
 policy are read from it, never from the change. Every chapter the change adds or alters must be
-endorsed (or be a draft); a change to the registry or the policy needs its stewards' sign-off;
-deleting a record, or replacing it with an older one, is reported.
+endorsed (or be a draft); a change to a governed file (the registry, the policy, mkdocs.yml and
+the files it names, the home page, a domain page: see :mod:`bok.governance`) needs a sign-off
+of that very transition by the base's stewards (or, for a domain page, its experts); deleting
+a record, or replacing it with an older one, is reported.
 """
 
 from __future__ import annotations
@@ -16,20 +18,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codeowners, history, policy
+from . import codeowners, governance, history, policy
 from .errors import WARNING, Finding
 from .loading import DEPENDS_ON_RULES, load_book, load_record, load_registry, rules_problems
 from .model import (
+    CONTENT,
     MEMBERS_PATH,
     REGISTRY_FILES,
+    SITE_CONFIG,
     Book,
     Chapter,
     Policy,
+    Record,
     Registry,
     content_digest,
+    is_governed,
 )
 from .policy import Status
-from .signing import Verification, verify_record
+from .signing import Verification, record_payload, verify_record
+from .siteconfig import load_site_config
 from .trees import GitTree, WorkTree
 
 EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
@@ -114,6 +121,7 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
             new = finding.path in new_records
             findings.append(finding if new else finding.as_warning())
     if trust is None:
+        findings.extend(load_site_config(tree)[1])
         findings.extend(_shallow(root))
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
@@ -121,7 +129,7 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         assert changes is not None  # a base always has its changes
         changed = {p for p, s in changes.items() if s != "D" and p in book.chapters}
         findings.extend(_unendorsed(book, statuses, changed))
-        findings.extend(_registry_changes(book, trust, verifications))
+        findings.extend(_governed_changes(book, tree, trust, changes, verifications))
         findings.extend(_removed_authors(root, book, trust, changes))
         findings.extend(_record_changes(book, trust, changes))
     findings.sort(key=_order)
@@ -200,7 +208,7 @@ def _codeowners(root: Path, registry: Registry, domains: list[str]) -> list[Find
     if found is None:
         return []
     location, text = found
-    if text == codeowners.render(registry, domains):
+    if text == codeowners.for_book(root, registry, domains):
         return []
     return [Finding(location, "codeowners-stale",
                     "CODEOWNERS does not match reviews/members.yml, so GitHub requests reviews "
@@ -243,37 +251,44 @@ def _next_step(status: Status) -> str:
     return f"{who} Not published until endorsed."
 
 
-def _registry_changes(book: Book, trust: GitTree, verifications: dict[str, Verification]
-                      ) -> list[Finding]:
-    """A change to members.yml or policy.yml needs sign-off by the base's stewards."""
-    findings = []
-    needed = book.policy.registry_signoffs
+def _governed_changes(book: Book, tree: WorkTree, trust: GitTree, changes: dict[str, str],
+                      verifications: dict[str, Verification]) -> list[Finding]:
+    """Each governed file the change alters needs its sign-off, by members of the base,
+    approving this very transition (see bok.governance)."""
+    def digest(data: bytes | None) -> str:
+        return content_digest(data) if data is not None else governance.NONE
+
+    moves = []
     for path in REGISTRY_FILES:
-        before = trust.read(path)
-        now = book.file_digests.get(path)
-        if (content_digest(before) if before is not None else None) == now:
+        moves.append(governance.Transition(path, digest(trust.read(path)),
+                                           book.file_digests.get(path, governance.NONE)))
+    for path, state in sorted(changes.items()):
+        if state != "D" and path.startswith(CONTENT + "/") and is_governed(path):
+            moves.append(governance.Transition(path, digest(trust.read(path)),
+                                               digest(tree.read(path))))
+    findings: list[Finding] = []
+    base_site, _ = load_site_config(trust)
+    site, site_findings = load_site_config(tree)
+    before = base_site.digest if base_site else governance.NONE
+    if site is not None and site.digest != before:  # a deleted mkdocs.yml needs no sign-off
+        moves.append(governance.Transition(SITE_CONFIG, before, site.digest))
+        findings.extend(site_findings)
+    for move in moves:
+        if move.before == move.after or (
+                move.after == governance.NONE and not governance.deletion_needs_signoff(move.path)):
             continue
-        signers = set()
-        for record in book.records_for(path):
-            v = verifications[record.path]
-            member = book.registry.get(record.member)
-            if record.digest != now or record.verdict != "endorse" or not v.valid:
-                continue
-            if member is None or not member.steward:
-                findings.append(Finding(record.path, "not-a-steward",
-                                        f"'{record.member}' is not a steward; the sign-off of "
-                                        f"{path} does not count",
-                                        fix="Ask a steward of the base registry."))
-                continue
-            signers.add(v.fingerprint)
-        if len(signers) < needed:
-            stewards = ", ".join(m.id for m in book.registry.stewards()) or "none"
-            findings.append(Finding(path, "registry-signoff-missing",
-                                    f"changed without sign-off: {len(signers)} of {needed} "
-                                    "steward signature(s) on its new content",
-                                    fix=f"A steward runs 'bok endorse {path}'. "
-                                        f"Stewards: {stewards}."))
+        records = book.records_for(move.path)
+        trust.prefetch([r.path for r in records])
+        carried = frozenset(r.path for r in records if _on_file(trust, r))
+        checked = [verifications[r.path] for r in records]
+        findings.extend(governance.judge(move, checked, book.registry, book.policy, carried))
     return findings
+
+
+def _on_file(trust: GitTree, record: Record) -> bool:
+    """Does the base hold this very record (the same signed payload) already?"""
+    old = load_record(trust, record.path, [])
+    return old is not None and record_payload(old) == record_payload(record)
 
 
 def _record_changes(book: Book, trust: GitTree, changes: dict[str, str]) -> list[Finding]:
@@ -288,7 +303,7 @@ def _record_changes(book: Book, trust: GitTree, changes: dict[str, str]) -> list
         if old is None:
             continue
         if changes[path] == "D":
-            if old.chapter in book.chapters or old.chapter in REGISTRY_FILES:
+            if old.chapter in book.chapters or is_governed(old.chapter):
                 findings.append(Finding(path, "record-deleted",
                                         f"the record of '{old.member}' for {old.chapter} was "
                                         "deleted",

@@ -219,6 +219,15 @@ def init(target: Path, branch: str) -> None:
     _output(target, "init", "-q", "-b", branch)
 
 
+def answer(repo: Path, *args: str) -> str | None:
+    """What a git command that may fail prints (stripped), or None if it failed or printed
+    nothing."""
+    proc = run(repo, *args)
+    if proc is None or proc.returncode != 0:
+        return None
+    return _text(proc.stdout) or None
+
+
 def current_branch(repo: Path) -> str | None:
     """The branch checked out in ``repo``, or None (detached, or not a repository)."""
     proc = run(repo, "symbolic-ref", "--quiet", "--short", "HEAD")

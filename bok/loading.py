@@ -30,6 +30,7 @@ from .model import (
     Registry,
     chapter_domain,
     content_digest,
+    is_governed,
     record_path,
     reviewed_path,
 )
@@ -111,7 +112,7 @@ def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:
         wanted.add(path)
         if path.startswith(REVIEWS + "/") and path not in REGISTRY_FILES:
             reviewed = reviewed_path(path)
-            if reviewed and reviewed not in REGISTRY_FILES:
+            if reviewed and reviewed.startswith(CONTENT + "/"):
                 chapters.add(reviewed)
         elif path.startswith(CONTENT + "/") and path.endswith(".md"):
             chapters.add(path)
@@ -472,20 +473,27 @@ def load_record(tree: Source, path: str, findings: list[Finding]) -> Record | No
                                 doc.lines.get(("date",)), fix="Write the date as YYYY-MM-DD."))
         return None
     reviewed = values["chapter"]
-    inside = reviewed in REGISTRY_FILES or (
+    governed = is_governed(reviewed)
+    inside = governed or (
         reviewed.startswith(CONTENT + "/") and reviewed.endswith(".md")
         and reviewed.count("/") >= 2 and ".." not in reviewed.split("/")
-        and "\\" not in reviewed
-        and not (reviewed.count("/") == 2 and reviewed.endswith("/index.md")))
+        and "\\" not in reviewed)
     if not inside:
         findings.append(Finding(path, "record-outside-book",
                                 f"'chapter': {reviewed!r} is not a chapter of this book",
                                 doc.lines.get(("chapter",)),
                                 fix="A record reviews content/<domain>/<slug>.md or a "
-                                    "registry file."))
+                                    "governed file (registry, policy, mkdocs.yml, home or "
+                                    "domain page)."))
+        return None
+    if values["from"] is not None and not governed:
+        findings.append(Finding(path, "invalid-from", "'from' belongs to sign-offs of governed "
+                                "files, not to chapter records", doc.lines.get(("from",)),
+                                fix="Records are written by bok; the member reviews again."))
         return None
     located = reviewed_path(path)
-    if located is None or path != record_path(located, values["member"]):
+    if located is None or path != record_path(located, values["member"]) or (
+            governed and located != reviewed):
         findings.append(Finding(path, "record-misplaced",
                                 f"a record of '{values['member']}' for {reviewed} belongs at "
                                 f"{record_path(reviewed, values['member'])}",
@@ -502,7 +510,7 @@ def load_record(tree: Source, path: str, findings: list[Finding]) -> Record | No
     return Record(path=path, chapter=located, member=values["member"], role=values["role"],
                   verdict=values["verdict"], digest=values["digest"], date=when,
                   signature=values["signature"], comments=doc.body.strip("\n"),
-                  signed_for=reviewed)
+                  signed_for=reviewed, from_digest=values["from"] or "")
 
 
 def _check_registry_domains(book: Book, registry: Registry, policy: Policy,
@@ -520,7 +528,7 @@ def _check_registry_domains(book: Book, registry: Registry, policy: Policy,
                 POLICY_PATH, "unknown-domain", f"the policy overrides '{domain}', which is not a "
                 "domain", None, fix=f"Create content/{domain}/index.md, or remove the override."))
     for record in book.records:
-        if record.chapter not in REGISTRY_FILES and record.chapter not in book.chapters \
+        if not is_governed(record.chapter) and record.chapter not in book.chapters \
                 and record.chapter not in book.invalid_chapters \
                 and not record.path.startswith(REGISTRY_RECORDS):
             book.findings.append(Finding(

@@ -19,6 +19,12 @@ MEMBERS_PATH = "reviews/members.yml"
 POLICY_PATH = "reviews/policy.yml"
 REGISTRY_FILES = (MEMBERS_PATH, POLICY_PATH)
 REGISTRY_RECORDS = "reviews/_registry"
+SITE_CONFIG = "mkdocs.yml"
+HOME_PAGE = "content/index.md"
+# Governed files other than chapters and domain pages, by the folder their sign-offs live in
+# under reviews/_registry/ (see bok.governance for who signs off what).
+SIGNOFF_FOLDERS = {MEMBERS_PATH: "members", POLICY_PATH: "policy", SITE_CONFIG: "mkdocs",
+                   HOME_PAGE: "home"}
 # Domain folders the site uses for its own pages (member pages, tags, search, assets).
 RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind")
 
@@ -152,17 +158,34 @@ class Record:
     signature: str
     comments: str = ""
     signed_for: str = ""  # the chapter path signed, which differs after 'bok mv'
+    # A sign-off of a governed file approves a transition: the digest of the version it
+    # replaces ('none' for a new file). Empty in chapter records and in older sign-offs.
+    from_digest: str = ""
 
     @property
     def signed_path(self) -> str:
         return self.signed_for or self.chapter
 
 
+def is_domain_page(path: str) -> bool:
+    """content/<domain>/index.md: a domain's own page, not a chapter."""
+    parts = path.split("/")
+    return len(parts) == 3 and parts[0] == CONTENT and parts[2] == "index.md" and parts[1] != ""
+
+
+def is_governed(path: str) -> bool:
+    """Is ``path`` a file whose changes need a sign-off (see bok.governance)?"""
+    return path in SIGNOFF_FOLDERS or is_domain_page(path)
+
+
 def record_path(reviewed: str, member: str) -> str:
-    """Where a member's record for a chapter (or a registry file) lives."""
-    if reviewed in REGISTRY_FILES:
-        name = reviewed.rsplit("/", 1)[1].removesuffix(".yml")
-        return f"{REGISTRY_RECORDS}/{name}/{member}.md"
+    """Where a member's record for a chapter (or a governed file) lives.
+
+    A domain page content/<d>/index.md has its sign-offs in reviews/<d>/index/, like a chapter
+    (no chapter can be called content/<d>/index.md, so the folder is its own).
+    """
+    if reviewed in SIGNOFF_FOLDERS:
+        return f"{REGISTRY_RECORDS}/{SIGNOFF_FOLDERS[reviewed]}/{member}.md"
     domain_and_slug = reviewed.removeprefix(CONTENT + "/").removesuffix(".md")
     return f"{REVIEWS}/{domain_and_slug}/{member}.md"
 
@@ -172,8 +195,7 @@ def reviewed_path(record_file: str) -> str | None:
     folder = record_file.rsplit("/", 1)[0]
     if folder.startswith(REGISTRY_RECORDS + "/"):
         name = folder.removeprefix(REGISTRY_RECORDS + "/")
-        path = f"{REVIEWS}/{name}.yml"
-        return path if path in REGISTRY_FILES else None
+        return next((path for path, n in SIGNOFF_FOLDERS.items() if n == name), None)
     rest = folder.removeprefix(REVIEWS + "/")
     if rest == folder or "/" not in rest:
         return None

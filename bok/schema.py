@@ -284,6 +284,10 @@ RECORD = Schema("review record", {
     "verdict": Option(Choice("sign", "endorse", "object"), required=True, help="their verdict"),
     "digest": Option(Text(re.compile(r"^sha256:[0-9a-f]{64}$"), "sha256:<64 hex digits>"),
                      required=True, help="the digest of the exact content reviewed"),
+    "from": Option(Text(re.compile(r"^(sha256:[0-9a-f]{64}|none)$"),
+                        "sha256:<64 hex digits> or none"),
+                   help="a sign-off's base: the digest of the version of the governed file it "
+                        "replaces, or none for a new file"),
     "date": Option(Text(ISO_DATE, "a date YYYY-MM-DD"), required=True, help="the day of signing"),
     "signature": Option(Text(what="an armored SSH signature"), required=True,
                         help="the SSHSIG signature written by bok"),

@@ -2,7 +2,10 @@
 
 A record's signature covers every field of the record and its comments, and names the
 chapter's domain, so that editing any field, copying the record to another chapter, or moving
-the chapter to another domain all break it. Signing goes through ``ssh-keygen -Y sign`` (agents,
+the chapter to another domain all break it. A sign-off of a governed file (the registry, the
+policy, the site's configuration, the home page, a domain page) also names the version it
+replaces (``from:``), so it approves one transition, not every later state with the same
+bytes. Signing goes through ``ssh-keygen -Y sign`` (agents,
 passphrases and hardware keys work); verification runs in-process (see :mod:`bok.sshsig`).
 """
 
@@ -21,8 +24,12 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_./@+-]+$")
 
 
 def payload(chapter: str, member: str, role: str, verdict: str, digest: str, date: dt.date,
-            comments: str) -> bytes:
-    """The exact bytes a member signs for a record."""
+            comments: str, from_digest: str = "") -> bytes:
+    """The exact bytes a member signs for a record.
+
+    The ``from:`` line is there only when the record has one, so records written before it
+    existed (and every chapter record) keep the payload they were signed over.
+    """
     lines = [
         PAYLOAD_HEADER,
         f"chapter: {chapter}",
@@ -31,6 +38,7 @@ def payload(chapter: str, member: str, role: str, verdict: str, digest: str, dat
         f"role: {role}",
         f"verdict: {verdict}",
         f"digest: {digest}",
+        *([f"from: {from_digest}"] if from_digest else []),
         f"date: {date.isoformat()}",
         "comments:",
         _normalise(comments),
@@ -44,7 +52,7 @@ def _normalise(comments: str) -> str:
 
 def record_payload(record: Record) -> bytes:
     return payload(record.signed_path, record.member, record.role, record.verdict, record.digest,
-                   record.date, record.comments)
+                   record.date, record.comments, record.from_digest)
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ def _yaml_string(value: str) -> str:
 
 
 def render_record(chapter: str, member: str, role: str, verdict: str, digest: str,
-                  date: dt.date, comments: str, signature: str) -> str:
+                  date: dt.date, comments: str, signature: str, from_digest: str = "") -> str:
     """The text of a record file."""
     armored = "\n".join("  " + line for line in signature.strip().splitlines())
     return (
@@ -98,7 +106,8 @@ def render_record(chapter: str, member: str, role: str, verdict: str, digest: st
         f"role: {role}\n"
         f"verdict: {verdict}\n"
         f"digest: {digest}\n"
-        f"date: {date.isoformat()}\n"
+        + (f"from: {from_digest}\n" if from_digest else "")
+        + f"date: {date.isoformat()}\n"
         f"signature: |\n{armored}\n"
         "---\n"
         f"{_normalise(comments)}\n"
@@ -106,14 +115,16 @@ def render_record(chapter: str, member: str, role: str, verdict: str, digest: st
 
 
 def write_record(root: Path, chapter: str, member: str, role: str, verdict: str, digest: str,
-                 comments: str, key_file: Path, date: dt.date | None = None) -> Path:
+                 comments: str, key_file: Path, date: dt.date | None = None,
+                 from_digest: str = "") -> Path:
     """Sign and write a member's record for ``chapter``; return the record's path."""
     date = date or dt.date.today()
-    signature = sshsig.sign(payload(chapter, member, role, verdict, digest, date, comments),
-                            key_file)
+    signature = sshsig.sign(payload(chapter, member, role, verdict, digest, date, comments,
+                                    from_digest), key_file)
     target = root / record_path(chapter, member)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = render_record(chapter, member, role, verdict, digest, date, comments, signature)
+    text = render_record(chapter, member, role, verdict, digest, date, comments, signature,
+                         from_digest)
     tmp = target.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8", newline="\n")
     tmp.replace(target)

@@ -250,13 +250,24 @@ def test_truncated_signature(pr):
 
 
 @pytest.mark.parametrize("target", ["../../etc/passwd", "content/../../x.md", "/etc/passwd",
-                                    "content/brakes/index.md", "README.md"])
+                                    "README.md"])
 def test_record_pointing_outside_the_book(pr, target):
     record = "reviews/brakes/abs/bob.md"
     pr.write(record, pr.read(record).replace(f"chapter: {ABS}", f"chapter: \"{target}\""))
     code, data = gate(pr)
     assert code == 1
     assert findings(data, "record-outside-book", record)
+
+
+@pytest.mark.parametrize("target", ["content/brakes/index.md", "content/index.md", "mkdocs.yml"])
+def test_record_retargeted_at_a_governed_file_is_misplaced(pr, target):
+    """A governed file's sign-offs live in its own folder only (so one never stands in for
+    another's)."""
+    record = "reviews/brakes/abs/bob.md"
+    pr.write(record, pr.read(record).replace(f"chapter: {ABS}", f"chapter: \"{target}\""))
+    code, data = gate(pr)
+    assert code == 1
+    assert findings(data, "record-misplaced", record)
 
 
 def test_signature_lifted_from_git_namespace_is_refused(pr):

@@ -11,8 +11,9 @@ on their behalf, with the bok command line, exactly as a person would:
 * the experts of its domain who are not its authors, first by id, endorse it, as many as the
   policy asks for that domain (two by default):
       bok endorse PATH --as ID --key examples/keys/ID -m "Checked against bok VERSION."
-* the first stewards by id sign off reviews/members.yml and reviews/policy.yml, as many as
-  the policy's registry_signoffs.
+* the first stewards by id sign off reviews/members.yml, reviews/policy.yml, mkdocs.yml and
+  content/index.md, as many as the policy's registry_signoffs, where they changed since the
+  merge base (bok endorse records that base's version as the change's 'from').
 
 Drafts are skipped. Every record is rewritten with today's date (BOK_TODAY=YYYY-MM-DD pins
 it); ed25519 signatures are deterministic, so a second run on the same day rewrites the very
@@ -37,9 +38,10 @@ from pathlib import Path
 
 try:
     from bok import __version__
+    from bok.authoring import base_revision, governed_digest
     from bok.loading import load_book, load_record
-    from bok.model import MEMBERS_PATH, POLICY_PATH, REGISTRY_FILES, record_path
-    from bok.trees import WorkTree
+    from bok.model import REGISTRY_FILES, SIGNOFF_FOLDERS, record_path
+    from bok.trees import GitTree, WorkTree
 except ImportError:  # pragma: no cover - a usage error, not a bug
     sys.exit("resign_handbook: cannot import bok; run this script with the Python that has bok "
              "installed (for example .venv/bin/python tools/resign_handbook.py)")
@@ -106,8 +108,12 @@ def resign(dry_run: bool) -> list[str]:
     needed = book.policy.registry_signoffs
     if len(stewards) < needed:
         raise Stop(f"the policy asks for {needed} steward sign-offs; stewards: {stewards}")
-    for path in (MEMBERS_PATH, POLICY_PATH):
+    base = base_revision(ROOT)
+    for path in SIGNOFF_FOLDERS:  # the registry, the policy, mkdocs.yml, the home page
         if not (ROOT / path).is_file():
+            continue
+        if base and governed_digest(GitTree(ROOT, base), path) == governed_digest(tree, path):
+            print(f"# {path} is unchanged since {base[:12]}: its sign-off stands", flush=True)
             continue
         for member in stewards[:needed]:
             bok("endorse", path, "--as", member, "--key", key_of(member), "-m", comment,
