@@ -234,8 +234,10 @@ def mv(ctx: Context, old: str, new: str) -> None:
 
 
 @cli.command()
-@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the site (default: site/ in the book).")
+@click.option("--site-dir", type=click.Path(path_type=Path),
+              help="Where to write the site, relative to the book (default: site/). Only a "
+                   "new or empty folder or an earlier bok build is replaced; never the book, "
+                   "a folder holding it, content/, reviews/, .git or your home.")
 @click.option("--drafts", is_flag=True,
               help="Include chapters that are not endorsed, under a 'draft' banner (preview).")
 @click.option("--no-history", is_flag=True,
@@ -247,7 +249,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
     """Build the book's site: endorsed chapters only, with attribution and history.
 
     The build is atomic: it writes into a temporary folder and replaces the site only when
-    everything succeeded, so a failed build leaves the previous site exactly as it was.
+    everything succeeded, so a failed build leaves the previous site exactly as it was. The
+    site is marked as bok's (a .bok-site file), so the next build may replace it.
 
     \b
     Examples:
