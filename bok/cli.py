@@ -116,22 +116,24 @@ def status(ctx: Context, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
 @click.option("--site-name", default="Book of Knowledge", show_default=True,
               help="The site's name in mkdocs.yml.")
 def init(directory: Path, site_name: str) -> None:
     """Start a new book in DIRECTORY (default: here).
 
     Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows and
-    a README section; runs git init where DIRECTORY is not a repository. Your Git name and email
-    (and your SSH key, if found) become the first member, a steward. Never overwrites a file.
+    a README section; runs git init where DIRECTORY is not in a Git repository (a folder of an
+    existing repository stays part of it). Your Git name and email (and your SSH key, if
+    found) become the first member, a steward. Never overwrites a file: README.md and
+    .gitignore are extended, and a folder that already holds files keeps them.
 
     \b
     Example:
       bok init handbook --site-name "Brakes Book of Knowledge"
     """
-    from .authoring import git_config, init_book
-    directory.mkdir(parents=True, exist_ok=True)
+    from .authoring import git_config, init_book, prepare_book_folder
+    prepare_book_folder(directory)
     key_line = None
     key = git_config(directory, "user.signingkey")
     candidates = [Path(os.path.expanduser(key))] if key else []
@@ -143,8 +145,8 @@ def init(directory: Path, site_name: str) -> None:
             break
     made = init_book(directory, site_name, git_config(directory, "user.name"),
                      git_config(directory, "user.email"), key_line)
-    for path in made:
-        click.echo(f"created {path}")
+    for verb, path in made:
+        click.echo(f"{verb} {path}")
     click.echo("Next: bok new handbook/first-chapter --title '...' ; bok check")
 
 
@@ -224,13 +226,20 @@ cli.command("object")(_review_command(
 def mv(ctx: Context, old: str, new: str) -> None:
     """Rename a chapter within its domain, moving its review records with it.
 
+    All or nothing: it refuses a NEW that exists, records already at the destination, paths
+    that leave the domain and symbolic links. In a Git repository it stages the move, like
+    git mv, for the files Git tracked.
+
     \b
     Example:
       bok mv content/brakes/abs.md content/brakes/abs-bleeding.md
     """
     from .authoring import move_chapter
-    for src, dst in move_chapter(ctx.root, old, new):
+    moved = move_chapter(ctx.root, old, new)
+    for src, dst in moved.files:
         click.echo(f"moved {src} -> {dst}")
+    if moved.staged:
+        click.echo("staged the move in Git (git add --all on the old and new paths)")
 
 
 @cli.command()
@@ -280,8 +289,9 @@ def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
 
 
 @cli.command("codeowners")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write it (default: the existing CODEOWNERS, else .github/CODEOWNERS).")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Where to write it, relative to the book: a file named CODEOWNERS "
+                   "(default: the existing CODEOWNERS, else .github/CODEOWNERS).")
 @click.option("--check", "only_check", is_flag=True,
               help="Write nothing; exit 1 if the committed file is out of date.")
 @pass_ctx
@@ -311,10 +321,11 @@ def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> N
             raise BokError("CODEOWNERS is missing or out of date; run 'bok codeowners'")
         click.echo(f"{existing[0]} matches the registry")
         return
-    target = output or ctx.root / (existing[0] if existing else codeowners.LOCATIONS[0])
+    where = codeowners.destination(ctx.root, output)
+    target = ctx.root / where
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}")
+    click.echo(f"wrote {where}")
 
 
 def main() -> None:

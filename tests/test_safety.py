@@ -145,8 +145,8 @@ def test_second_build_replaces_the_first_and_leaves_nothing_behind(book, tmp_pat
 def test_build_into_an_empty_or_missing_folder_beside_the_book(book, tmp_path, monkeypatch,
                                                                site_dir):
     (tmp_path / "empty").mkdir()
-    (tmp_path / "elsewhere").mkdir()
-    monkeypatch.chdir(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere" / "deeper").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "elsewhere" / "deeper")
     result = book.bok("build", "--site-dir", f"../{site_dir}")
     assert result.exit_code == 0, result.output
     # relative to the book (-C), not to the folder bok was started in
