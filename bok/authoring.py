@@ -153,7 +153,7 @@ def chapter_template(root: Path, chapter_type: str) -> str:
 def normalise_chapter_path(path: str) -> str:
     """Accept ``content/brakes/abs.md``, ``brakes/abs.md`` or ``brakes/abs`` (a ``\\`` is read
     as ``/``); refuse a path that could leave the book or its domain (``..``, a leading ``/``)."""
-    path = bookpath.relative(path.replace("\\", "/").rstrip("/"))
+    path = bookpath.relative(path.replace("\\", "/").rstrip("/"), path)
     if not path.startswith(CONTENT + "/"):
         path = f"{CONTENT}/{path}"
     if not path.endswith(".md"):

@@ -17,13 +17,15 @@ from .errors import BokError
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def relative(path: str) -> str:
-    """``path`` if it is relative and ``/``-separated without ``.``, ``..`` or empty parts."""
+def relative(path: str, given: str | None = None) -> str:
+    """``path`` if it is relative and ``/``-separated without ``.``, ``..`` or empty parts
+    (errors name it as the user ``given`` it)."""
+    shown = path if given is None else given
     if path.startswith("/") or _DRIVE.match(path):
-        raise BokError(f"{path}: give the path relative to the book, without a leading '/'")
+        raise BokError(f"{shown}: give the path relative to the book, without a leading '/'")
     parts = path.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise BokError(f"{path}: a path in the book has no '.', '..' or empty parts; "
+        raise BokError(f"{shown}: a path in the book has no '.', '..' or empty parts; "
                        "name the file as it is in the book, e.g. content/brakes/abs.md")
     return path
 
