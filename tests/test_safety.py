@@ -318,6 +318,15 @@ def test_new_refuses_an_existing_chapter(book, tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_review_never_writes_a_record_through_a_linked_folder(book, tmp_path):
+    (tmp_path / "outside").mkdir()
+    (book.root / "reviews/brakes/unsaved").symlink_to(tmp_path / "outside")
+    before = snapshot(tmp_path)
+    refused(book.bok("sign", UNCOMMITTED, "--as", "alice", "--key", str(book.keys["alice"])),
+            "reviews/brakes/unsaved is a symbolic link")
+    assert snapshot(tmp_path) == before
+
+
 # -- bok mv ------------------------------------------------------------------------------------
 
 def _folder_named_like_a_chapter(book, tmp_path):
