@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from contextlib import suppress
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from . import codeowners, git, governance, schema, sshsig
+from . import bookpath, codeowners, git, governance, schema, sshsig
 from .errors import BokError
 from .loading import load_book, load_chapter
 from .model import (
@@ -93,7 +95,8 @@ def find_public_key(root: Path) -> tuple[str | None, list[str]]:
 def _branch(target: Path) -> tuple[str, bool]:
     """The branch the book's workflows publish from, and whether ``git init`` is needed:
     the repository's current branch, else Git's init.defaultBranch, else main."""
-    if (target / ".git").exists():
+    if git.answer(target, "rev-parse", "--show-toplevel") is not None:
+        # a repository, or a folder of one: no repository nested inside another
         return git.current_branch(target) or DEFAULT_BRANCH, False
     return git_config(target, "init.defaultBranch") or DEFAULT_BRANCH, True
 
@@ -113,9 +116,17 @@ def _book_files() -> dict[str, str]:
     return files
 
 
+def prepare_book_folder(target: Path) -> None:
+    """Make the folder a new book goes into; refuse a file there."""
+    if bookpath.taken(target) and not target.is_dir():
+        raise BokError(f"{target} is a file, not a folder; pass a new or existing folder")
+    target.mkdir(parents=True, exist_ok=True)
+
+
 def init_book(target: Path, site_name: str, name: str | None, email: str | None,
-              key_line: str | None, github: str | None = None) -> list[str]:
-    """Write a new book into ``target``; refuse to overwrite anything. Return the files made.
+              key_line: str | None, github: str | None = None) -> list[tuple[str, str]]:
+    """Write a new book into ``target``; refuse to overwrite anything (README.md and
+    .gitignore are extended, never replaced). Return what was done, as (verb, path).
 
     The first member is a steward; with a GitHub login, CODEOWNERS gives the stewards .github/
     and CODEOWNERS itself (without one, it is a commented template saying what to do).
@@ -139,37 +150,54 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     publish = ".github/workflows/publish.yml"
     files[publish] = files[publish].replace("branches: [main]", f"branches: [{branch}]").replace(
         "reaches main.", f"reaches {branch}.")
-    clashes = [p for p in [*files, SCHEMAS] if (target / p).exists()]
+    for path in [*files, SCHEMAS, "README.md", ".gitignore"]:
+        bookpath.writable(target, path)
+    clashes = [p for p in [*files, SCHEMAS] if bookpath.taken(target / p)]
     if clashes:
         raise BokError(f"refusing to overwrite existing files in {target}: {', '.join(clashes)}")
+    for special in ("README.md", ".gitignore"):
+        if bookpath.taken(target / special) and not (target / special).is_file():
+            raise BokError(f"{target / special} is not a file; bok init extends it")
     for path, text in files.items():
         out = target / path
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
-    made = list(files)
-    made.extend(_write_codeowners(target))
+    made = [("created", path) for path in files]
+    made.extend(("created", path) for path in _write_codeowners(target))
     for path in schema.write_json_schemas(target / SCHEMAS):
-        made.append(path.relative_to(target).as_posix())
+        made.append(("created", path.relative_to(target).as_posix()))
     readme_path = target / "README.md"
     if readme_path.exists():
         current = readme_path.read_text(encoding="utf-8")
         if "bok check" not in current:
             readme_path.write_text(current.rstrip("\n") + "\n\n" + readme, encoding="utf-8")
-            made.append("README.md (section added)")
+            made.append(("extended", "README.md (a section on the book)"))
     else:
         readme_path.write_text(f"# {site_name}\n\n{readme}", encoding="utf-8")
-        made.append("README.md")
+        made.append(("created", "README.md"))
     ignore_path = target / ".gitignore"
     current = ignore_path.read_text(encoding="utf-8") if ignore_path.exists() else ""
     missing = [line for line in ignore.splitlines() if line and line not in current.split()]
     if missing:
         ignore_path.write_text(current + ("\n" if current and not current.endswith("\n") else "")
                                + "".join(f"{line}\n" for line in missing), encoding="utf-8")
-        made.append(f".gitignore ({', '.join(missing)})")
+        made.append(("extended" if current else "created",
+                     f".gitignore ({', '.join(missing)})"))
     if needs_git:
         git.init(target, branch)
-        made.append(f".git (git init, branch {branch})")
+        made.append(("created", f".git (git init, branch {branch})"))
+    else:
+        made.append(_kept_repository(target))
     return made
+
+
+def _kept_repository(target: Path) -> tuple[str, str]:
+    """What ``bok init`` says of the Git repository it found (and did not make)."""
+    top = git.answer(target, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() == target.resolve():
+        return ("kept", "the Git repository (.git)")
+    return ("kept", f"the Git repository at {top} (the book is a folder of it; no repository "
+            "nested inside it; GitHub runs workflows only from its root's .github/)")
 
 
 def _write_codeowners(target: Path) -> list[str]:
@@ -196,8 +224,9 @@ def chapter_template(root: Path, chapter_type: str) -> str:
 
 
 def normalise_chapter_path(path: str) -> str:
-    """Accept ``content/brakes/abs.md``, ``brakes/abs.md`` or ``brakes/abs``."""
-    path = path.replace("\\", "/").strip("/")
+    """Accept ``content/brakes/abs.md``, ``brakes/abs.md`` or ``brakes/abs`` (a ``\\`` is read
+    as ``/``); refuse a path that could leave the book or its domain (``..``, a leading ``/``)."""
+    path = bookpath.relative(path.replace("\\", "/").rstrip("/"), path)
     if not path.startswith(CONTENT + "/"):
         path = f"{CONTENT}/{path}"
     if not path.endswith(".md"):
@@ -225,8 +254,8 @@ def new_chapter(root: Path, path: str, title: str, authors: list[str], chapter_t
     if chapter_type not in book.policy.chapter_types:
         raise BokError(f"type '{chapter_type}' is not one of: "
                        f"{', '.join(book.policy.chapter_types)}")
-    target = root / path
-    if target.exists():
+    target = bookpath.writable(root, path)
+    if bookpath.taken(target):
         raise BokError(f"{path} already exists")
     front = (f"title: {_yaml_text(title)}\nauthors: [{', '.join(authors)}]\n"
              f"type: {chapter_type}\n")
@@ -369,10 +398,12 @@ def review(root: Path, target: str, verdict: str, member_id: str | None, key: st
                    key_path, today)
 
 
-def _signed(root: Path, path: str, *args, **kwargs) -> Path:
-    """Write a record; a key ssh-keygen cannot use is one line saying which and why."""
+def _signed(root: Path, path: str, member_id: str, *args, **kwargs) -> Path:
+    """Write a record (never through a link); a key ssh-keygen cannot use is one line saying
+    which and why."""
+    bookpath.writable(root, record_path(path, member_id))
     try:
-        return write_record(root, path, *args, **kwargs)
+        return write_record(root, path, member_id, *args, **kwargs)
     except sshsig.SignatureError as exc:
         raise BokError(f"{exc}. {_signing_advice(str(exc))}") from None
 
@@ -414,25 +445,101 @@ def _sign_off(root: Path, rules: governance.Governed, member: Member, verdict: s
                    from_digest=before)
 
 
-def move_chapter(root: Path, old: str, new: str) -> list[tuple[str, str]]:
-    """Rename a chapter within its domain and move its records with it."""
+@dataclass
+class Moved:
+    """What ``bok mv`` did: the files renamed (chapter first, then its records), and whether
+    the renames were staged in Git as ``git mv`` would."""
+
+    files: list[tuple[str, str]]
+    staged: bool
+
+
+def move_chapter(root: Path, old: str, new: str) -> Moved:
+    """Rename a chapter within its domain and move its records with it: all or nothing,
+    staged in Git when the book is a Git repository and the files were tracked."""
+    moves = _planned_moves(root, old, new)
+    tracked = _tracked(root, [src for src, _ in moves])
+    _rename_all(root, moves)
+    old_dir = root / _records_folder(moves[0][0])
+    if old_dir.is_dir() and not any(old_dir.iterdir()):
+        old_dir.rmdir()
+    staged = [path for src, dst in moves if src in tracked for path in (src, dst)]
+    if staged:
+        problem = git.stage(root, staged)
+        if problem is not None:
+            raise BokError(f"moved the files, but staging the move in Git failed ({problem}); "
+                           "run 'git add --all' on the old and new paths")
+    return Moved(moves, bool(staged))
+
+
+def _records_folder(chapter: str) -> str:
+    return record_path(chapter, "x").rsplit("/", 1)[0]
+
+
+def _planned_moves(root: Path, old: str, new: str) -> list[tuple[str, str]]:
+    """Every rename ``bok mv`` will make, refused as a whole if any of them could lose or
+    overwrite a file, leave the domain or go through a symbolic link."""
     old, new = normalise_chapter_path(old), normalise_chapter_path(new)
-    if not (root / old).is_file():
-        raise BokError(f"{old} does not exist")
-    if (root / new).exists():
-        raise BokError(f"{new} already exists")
+    if old == new:
+        raise BokError(f"{old} and {new} are the same path; nothing to move")
     if chapter_domain(old) != chapter_domain(new) or chapter_domain(new) is None:
         raise BokError("a chapter moves within its domain only; one moved to another domain "
                        "needs new endorsements from that domain's experts")
+    if not bookpath.writable(root, old).is_file():
+        raise BokError(f"{old} does not exist")
+    if bookpath.taken(bookpath.writable(root, new)):
+        raise BokError(f"{new} already exists")
     moves = [(old, new)]
-    old_dir = root / record_path(old, "x").rsplit("/", 1)[0]
+    old_dir = bookpath.writable(root, _records_folder(old))
+    new_folder = _records_folder(new)
+    new_dir = bookpath.writable(root, new_folder)
+    if bookpath.taken(new_dir) and not new_dir.is_dir():
+        raise BokError(f"{new_folder} is a file, where {new}'s records would go; remove it")
+    if new_dir.is_dir() and any(p.suffix == ".md" for p in new_dir.iterdir()):
+        raise BokError(f"{new_folder}/ already holds records, which would become {new}'s; "
+                       "remove them first (git rm) if they are stale")
     if old_dir.is_dir():
-        for record in sorted(old_dir.glob("*.md")):
-            moves.append((record.relative_to(root).as_posix(),
-                          record_path(new, record.stem)))
-    for src, dst in moves:
-        (root / dst).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(root / src, root / dst)
-    if old_dir.is_dir() and not any(old_dir.iterdir()):
-        old_dir.rmdir()
+        for record in sorted(old_dir.iterdir()):
+            if record.suffix != ".md":
+                continue
+            src = bookpath.writable(root, record.relative_to(root).as_posix())
+            if not src.is_file():
+                raise BokError(f"{record.relative_to(root).as_posix()} is not a file")
+            moves.append((record.relative_to(root).as_posix(), record_path(new, record.stem)))
     return moves
+
+
+def _rename_all(root: Path, moves: list[tuple[str, str]]) -> None:
+    """Make every rename, or none: a failure undoes the ones made."""
+    done: list[tuple[str, str]] = []
+    made: list[Path] = []
+    try:
+        for src, dst in moves:
+            made += _make_folders(root, (root / dst).parent)
+            os.replace(root / src, root / dst)
+            done.append((src, dst))
+    except OSError as exc:
+        for src, dst in reversed(done):
+            os.replace(root / dst, root / src)
+        for folder in reversed(made):
+            with suppress(OSError):
+                folder.rmdir()
+        raise BokError(f"cannot move {moves[len(done)][0]}: {exc.strerror or exc}; "
+                       "nothing was moved") from None
+
+
+def _make_folders(root: Path, folder: Path) -> list[Path]:
+    """Create ``folder`` and the missing folders above it; return those made, outermost
+    first."""
+    missing = []
+    while not folder.exists() and folder != root:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir()
+    return list(reversed(missing))
+
+
+def _tracked(root: Path, paths: list[str]) -> set[str]:
+    """Which of ``paths`` Git tracks (none when the book is not in a Git repository)."""
+    return git.tracked(root, paths)

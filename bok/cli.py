@@ -117,7 +117,7 @@ def status(ctx: Context, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
 @click.option("--site-name", default="Book of Knowledge", show_default=True,
               help="The site's name in mkdocs.yml.")
 @click.option("--github", "login", metavar="LOGIN",
@@ -127,19 +127,20 @@ def init(directory: Path, site_name: str, login: str | None) -> None:
 
     Writes mkdocs.yml, content/, reviews/members.yml, reviews/policy.yml, the CI workflows,
     .github/CODEOWNERS and a README section; runs git init (branch: init.defaultBranch, else
-    main) where DIRECTORY is not a repository, and the workflows publish from that branch (in a
-    repository, from its current branch). Your Git name and email, your SSH key
-    (user.signingkey, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa) and GitHub login become the
-    first member, a steward, who owns .github/ and CODEOWNERS; a warning says what was not
-    found. Never overwrites a file.
+    main) where DIRECTORY is not in a Git repository (a folder of an existing repository stays
+    part of it), and the workflows publish from that branch (in a repository, from its current
+    branch). Your Git name and email, your SSH key (user.signingkey, else ~/.ssh/id_ed25519,
+    id_ecdsa, id_rsa) and GitHub login become the first member, a steward, who owns .github/
+    and CODEOWNERS; a warning says what was not found. Never overwrites a file: README.md and
+    .gitignore are extended, and a folder that already holds files keeps them.
 
     \b
     Example:
       bok init handbook --site-name "Brakes Book of Knowledge"
     """
     from . import schema
-    from .authoring import find_public_key, git_config, init_book
-    directory.mkdir(parents=True, exist_ok=True)
+    from .authoring import find_public_key, git_config, init_book, prepare_book_folder
+    prepare_book_folder(directory)
     name, email = git_config(directory, "user.name"), git_config(directory, "user.email")
     key_line, notes = find_public_key(directory) if name and email else (None, [])
     if not (name and email):
@@ -153,8 +154,8 @@ def init(directory: Path, site_name: str, login: str | None) -> None:
         except schema.Invalid as exc:
             raise click.BadParameter(str(exc), param_hint="--github") from None
     made = init_book(directory, site_name, name, email, key_line, login)
-    for path in made:
-        click.echo(f"created {path}")
+    for verb, path in made:
+        click.echo(f"{verb} {path}")
     for note in notes:
         click.echo(f"warning: {note}", err=True)
     click.echo("Next: bok new handbook/first-chapter --title '...' ; bok check")
@@ -244,18 +245,27 @@ cli.command("object")(_review_command(
 def mv(ctx: Context, old: str, new: str) -> None:
     """Rename a chapter within its domain, moving its review records with it.
 
+    All or nothing: it refuses a NEW that exists, records already at the destination, paths
+    that leave the domain and symbolic links. In a Git repository it stages the move, like
+    git mv, for the files Git tracked.
+
     \b
     Example:
       bok mv content/brakes/abs.md content/brakes/abs-bleeding.md
     """
     from .authoring import move_chapter
-    for src, dst in move_chapter(ctx.root, old, new):
+    moved = move_chapter(ctx.root, old, new)
+    for src, dst in moved.files:
         click.echo(f"moved {src} -> {dst}")
+    if moved.staged:
+        click.echo("staged the move in Git (git add --all on the old and new paths)")
 
 
 @cli.command()
-@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the site (default: site/ in the book).")
+@click.option("--site-dir", type=click.Path(path_type=Path),
+              help="Where to write the site, relative to the book (default: site/). Only a "
+                   "new or empty folder or an earlier bok build is replaced; never the book, "
+                   "a folder holding it, content/, reviews/, .git or your home.")
 @click.option("--drafts", is_flag=True,
               help="Include chapters that are not endorsed, under a 'draft' banner (preview).")
 @click.option("--no-history", is_flag=True,
@@ -268,7 +278,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
 
     The build is atomic: it writes into a temporary folder and replaces the site only when
     everything succeeded, so a failed build leaves the previous site exactly as it was. A
-    reviews/members.yml or reviews/policy.yml that does not load stops it with its error.
+    reviews/members.yml or reviews/policy.yml that does not load stops it with its error. The
+    site is marked as bok's (a .bok-site file), so the next build may replace it.
 
     \b
     Examples:
@@ -303,8 +314,9 @@ def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
 
 
 @cli.command("codeowners")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write it (default: the existing CODEOWNERS, else .github/CODEOWNERS).")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Where to write it, relative to the book: a file named CODEOWNERS "
+                   "(default: the existing CODEOWNERS, else .github/CODEOWNERS).")
 @click.option("--check", "only_check", is_flag=True,
               help="Write nothing; exit 1 if the committed file is out of date.")
 @pass_ctx
@@ -337,10 +349,11 @@ def codeowners_command(ctx: Context, output: Path | None, only_check: bool) -> N
             raise BokError("CODEOWNERS is missing or out of date; run 'bok codeowners'")
         click.echo(f"{existing[0]} matches the registry")
         return
-    target = output or ctx.root / (existing[0] if existing else codeowners.LOCATIONS[0])
+    where = codeowners.destination(ctx.root, output)
+    target = ctx.root / where
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}")
+    click.echo(f"wrote {where}")
 
 
 def main() -> None:

@@ -8,9 +8,21 @@ protects what the gate cannot: the workflow that runs it (.github/) and CODEOWNE
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from .model import HOME_PAGE, MEMBERS_PATH, POLICY_PATH, REGISTRY_RECORDS, SITE_CONFIG, Registry
+from . import bookpath
+from .errors import BokError
+from .model import (
+    CONTENT,
+    HOME_PAGE,
+    MEMBERS_PATH,
+    POLICY_PATH,
+    REGISTRY_RECORDS,
+    REVIEWS,
+    SITE_CONFIG,
+    Registry,
+)
 from .siteconfig import load_site_config
 from .trees import WorkTree
 
@@ -64,3 +76,29 @@ def committed(root: Path) -> tuple[str, str] | None:
         if path.is_file() and not path.is_symlink():
             return location, path.read_text(encoding="utf-8", errors="replace")
     return None
+
+
+def destination(root: Path, output: Path | None) -> str:
+    """Where ``bok codeowners`` may write, relative to the book: ``output`` (itself relative
+    to the book) only if it is a file named CODEOWNERS inside the book, outside content/,
+    reviews/ and .git; else the committed file or the first of :data:`LOCATIONS`. Never
+    through a symbolic link."""
+    if output is None:
+        existing = committed(root)
+        rel = existing[0] if existing else LOCATIONS[0]
+    else:
+        rel = Path(os.path.relpath(os.path.normpath(root / output), root)).as_posix()
+        refuse = f"refusing to write CODEOWNERS to {output}"
+        if rel == "." or rel.startswith("../"):
+            raise BokError(f"{refuse}: it is outside the book; pass a path in the book, "
+                           f"such as {LOCATIONS[0]}")
+        if Path(rel).name != "CODEOWNERS":
+            raise BokError(f"{refuse}: only a file named CODEOWNERS is written (over {rel} "
+                           f"it would destroy that file); pass e.g. {LOCATIONS[0]}")
+        if rel.split("/")[0] in (CONTENT, REVIEWS, ".git"):
+            raise BokError(f"{refuse}: forges read it from {', '.join(LOCATIONS)}, never "
+                           f"from the book's {rel.split('/')[0]}/")
+    target = bookpath.writable(root, rel)
+    if bookpath.taken(target) and not target.is_file():
+        raise BokError(f"refusing to write CODEOWNERS to {rel}: it is a folder")
+    return rel

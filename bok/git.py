@@ -228,6 +228,25 @@ def answer(repo: Path, *args: str) -> str | None:
     return _text(proc.stdout) or None
 
 
+def tracked(repo: Path, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` Git tracks (none when ``repo`` is not a Git repository)."""
+    proc = run(repo, "ls-files", "-z", "--", *paths)
+    if proc is None or proc.returncode != 0:
+        return set()
+    return {_path(p) for p in proc.stdout.split(b"\0") if p} & set(paths)
+
+
+def stage(repo: Path, paths: Sequence[str]) -> str | None:
+    """``git add --all`` of ``paths`` (a move: the new paths and the old, gone ones); what
+    went wrong, or None."""
+    proc = run(repo, "add", "--all", "--", *paths)
+    if proc is None:
+        return "Git did not run"
+    if proc.returncode != 0:
+        return _text(proc.stderr) or "git add failed"
+    return None
+
+
 def current_branch(repo: Path) -> str | None:
     """The branch checked out in ``repo``, or None (detached, or not a repository)."""
     proc = run(repo, "symbolic-ref", "--quiet", "--short", "HEAD")

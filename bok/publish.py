@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
+from . import sitedir
 from .errors import BokError
 
 
@@ -111,19 +112,27 @@ class BuildReport:
 
 def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
                with_history: bool = True, strict: bool = False) -> BuildReport:
-    """Build the book at ``root`` into ``site_dir``; the old site stays if anything fails."""
+    """Build the book at ``root`` into ``site_dir`` (relative to the book); the old site stays
+    if anything fails, and only a folder :mod:`bok.sitedir` allows is ever replaced."""
     from mkdocs.commands.build import build
 
     root = root.resolve()
-    target = (site_dir or root / "site").resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    given = root / (site_dir or "site")
+    sitedir.check_target(root, given)
+    target = given.resolve()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = sitedir.fresh_folder(target, "building")
+    except OSError as exc:
+        raise BokError(f"cannot write beside {target} (bok builds there, then swaps the "
+                       f"site in): {exc.strerror or exc}") from None
     try:
         with _environment(drafts, with_history):
             config = _load_config(root, site_dir=str(staging), strict=strict,
                                   **_docs_dir(root, drafts))
             with _mkdocs_errors() as messages:
                 build(config)
+        sitedir.mark(staging)
     except BokError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise BokError(f"{exc.message} (the previous site is untouched)") from None
@@ -141,14 +150,32 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
 
 
 def _swap(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with two renames; never leave neither in place."""
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    """Replace ``target`` by ``staging`` with two renames; never leave neither in place, and
+    delete the retired site only if it is bok's (checked before the build, and again here in
+    case it changed meanwhile)."""
+    try:
+        if not sitedir.replaceable(target):
+            raise BokError(f"{target} changed during the build and now holds files bok did "
+                           "not build; it is left as it is: build into another folder")
+        if not os.path.lexists(target):
+            os.replace(staging, target)
+            return
+        retired = sitedir.unused_name(target, "old")
         os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(retired, target)
+            raise
+    except OSError as exc:
+        raise BokError(f"cannot replace {target}: {exc.strerror or exc} (the previous site is "
+                       "untouched)") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already unless the swap failed
+    if not sitedir.replaceable(retired):
+        raise BokError(f"built the site into {target}, but the folder it replaced changed "
+                       f"during the build; its files are kept in {retired}")
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _pagefind_binary() -> str:
