@@ -245,10 +245,10 @@ def test_init_adds_to_a_folder_that_holds_files_and_overwrites_none(place):
     assert (folder / "notes.txt").read_text() == "keep me\n"
     assert (folder / "README.md").read_text().startswith("# My notes\n\nMine.\n\n")
     assert "bok check" in (folder / "README.md").read_text()
-    assert (folder / ".gitignore").read_text() == "*.pyc\nsite/\n"
+    assert (folder / ".gitignore").read_text() == "*.pyc\nsite/\n.bok/stage/\n.bok/preview/\n"
     assert "extended README.md" in result.output and "created README.md" not in result.output
     assert "extended .gitignore" in result.output
-    assert "created .git (git init)" in result.output and (folder / ".git").is_dir()
+    assert "created .git (git init, branch main)" in result.output and (folder / ".git").is_dir()
 
 
 @pytest.mark.parametrize("link,points_to", [
@@ -474,4 +474,7 @@ def test_serve_writes_only_into_a_temporary_folder_it_removes(book, tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     assert list(temp.iterdir()) == []
-    assert snapshot(book.root) == before
+    # besides its temporary site, serve writes only bok's own staged book (.bok/stage/)
+    after = {path: entry for path, entry in snapshot(book.root).items()
+             if path != ".bok" and not path.startswith(".bok/stage")}
+    assert after == before
