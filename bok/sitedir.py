@@ -2,8 +2,8 @@
 
 A build replaces its target folder as a whole, so bok replaces only a folder that is missing,
 empty, or a site bok built (it leaves a mark, :data:`MARK`, in every site it builds). The book
-itself, any folder holding it, ``content/``, ``reviews/``, ``.git``, ``.bok`` and the user's home are
-refused whatever they hold, and so is anything inside ``content/``, ``reviews/`` or ``.git``.
+itself, any folder holding it, ``content/``, ``reviews/``, ``.git``, ``.bok`` and the user's
+home are refused whatever they hold, and so is anything inside the first four.
 The checks run on the real path (symbolic links resolved), since that is what a build
 replaces.
 """
