@@ -129,7 +129,8 @@ def _page_file(page: StagedPage) -> bytes:
         body = page.markdown
     else:
         body = f'<div class="bok-page">\n{page.html.translate(_INERT)}\n</div>\n'
-    return f"---\n{front}---\n{body}".encode()
+    # no empty front matter: Zensical refuses '---' twice (it wants one YAML document)
+    return (f"---\n{front}---\n{body}" if front else body).encode()
 
 
 def _free_id(wanted: str, taken: set[str]) -> str:
