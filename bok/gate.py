@@ -16,12 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codeowners, history, policy
+from . import chapter_records, codeowners, history, paths, policy
 from .errors import WARNING, Finding
 from .loading import load_book, load_record, load_registry
 from .model import (
+    CONTENT,
     MEMBERS_PATH,
     REGISTRY_FILES,
+    REGISTRY_RECORDS,
+    REVIEWS,
     Book,
     Chapter,
     Policy,
@@ -30,7 +33,7 @@ from .model import (
 )
 from .policy import Status
 from .signing import Verification, verify_record
-from .trees import GitTree, WorkTree
+from .trees import FILE, GitTree, WorkTree
 
 EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
 
@@ -93,6 +96,8 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
     trust = GitTree(root, base) if base else None
     changes = trust.changes() if trust else None
     book = load_book(tree, trust, only=changes)
+    if changes is not None:  # a name that is not UTF-8 was reported; nothing else reads it
+        changes = {p: s for p, s in changes.items() if paths.name_problem(p) is None}
     if trust is not None:
         earlier = None  # a changed chapter must be endorsed whatever came before it
     statuses, verifications = evaluate_book(book, today, earlier=earlier)
@@ -114,11 +119,15 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
     else:
+        assert changes is not None
         changed = {p for p, s in changes.items() if s != "D" and p in book.chapters}
         findings.extend(_unendorsed(book, statuses, changed))
         findings.extend(_registry_changes(book, trust, verifications))
         findings.extend(_removed_authors(root, book, trust, changes))
         findings.extend(_record_changes(book, trust, changes))
+        findings.extend(chapter_records.record_findings(root, book, trust, changes,
+                                                        verifications, today))
+        findings.extend(_whole_tree(root, changes))
     findings.sort(key=lambda f: (f.path, f.line or 0, f.rule))
     return result
 
@@ -253,11 +262,23 @@ def _registry_changes(book: Book, trust: GitTree, verifications: dict[str, Verif
     return findings
 
 
+def _whole_tree(root: Path, changes: dict[str, str]) -> list[Finding]:
+    """Book-wide rules a local change can break (a name clashing with an unchanged file, a
+    removed domain page), judged on the listing of the tree the change produces: the gate
+    fails when main would fail ``bok check``, without loading the whole book."""
+    tree = WorkTree(root)
+    listing = [e.path for top in (CONTENT, REVIEWS) for e in tree.walk(top)
+               if e.kind == FILE and paths.name_problem(e.path) is None]
+    added = {p for p, s in changes.items() if s == "A"}
+    removed = {p for p, s in changes.items() if s == "D"}
+    return paths.tree_findings(listing, added, removed)
+
+
 def _record_changes(book: Book, trust: GitTree, changes: dict[str, str]) -> list[Finding]:
     """Records are append-only history: a deleted or rolled-back record is reported."""
     findings = []
     base_records = [p for p, s in changes.items() if s in ("D", "M") and p.endswith(".md")
-                    and p.startswith("reviews/") and p not in REGISTRY_FILES]
+                    and p.startswith(REGISTRY_RECORDS + "/")]  # chapters': chapter_records
     trust.prefetch(base_records)
     current = {r.path: r for r in book.records}
     for path in base_records:

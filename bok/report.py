@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from .errors import Finding
+from .errors import Finding, printable
 from .gate import Result
 from .policy import STATES, Status
 
@@ -98,11 +98,12 @@ def status_text(result: Result) -> str:
     lines += [str(f) for f in result.findings if f.rule not in ("not-endorsed",
                                                                  "revalidation-due")]
     lines.append(summary_line(result))
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Control characters shown as in text output (``\\r``), then as workflow commands need."""
+    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
@@ -132,7 +133,7 @@ def github_summary(result: Result) -> str:
            "| chapter | state | endorsed by | may still endorse | missing |",
            "|---|---|---|---|---|"]
     def cell(value: str) -> str:
-        return value.replace("|", "\\|").replace("\n", " ")
+        return printable(value.replace("|", "\\|").replace("\n", " "))
 
     for status in result.statuses.values():
         out.append(f"| `{cell(status.path)}` | {icon.get(status.state, '')} {status.state} | "
@@ -141,6 +142,6 @@ def github_summary(result: Result) -> str:
                    f"{cell('; '.join(status.missing)) or '-'} |")
     if result.findings:
         out += ["", "### Findings", ""]
-        out += [f"- **{f.severity}** `{f.location()}`: {f.message} ({f.rule})"
+        out += [printable(f"- **{f.severity}** `{f.location()}`: {f.message} ({f.rule})")
                 for f in result.findings]
     return "\n".join(out) + "\n"

@@ -149,14 +149,40 @@ class GitTree:
     def prefetch(self, paths: list[str]) -> None:
         """Read many blobs with one ``git cat-file --batch``."""
         wanted = [p for p in paths if p in self.blobs and p not in self._cache]
+        found = self.read_blobs([self.blobs[p] for p in wanted])
+        for path in wanted:
+            self._cache[path] = found[self.blobs[path]]
+
+    def read_blobs(self, ids: list[str]) -> dict[str, bytes]:
+        """The contents of blobs by id, with one ``git cat-file --batch``."""
+        wanted = list(dict.fromkeys(ids))
         if not wanted:
-            return
-        request = "".join(f"{self.blobs[p]}\n" for p in wanted).encode()
+            return {}
+        request = "".join(f"{blob}\n" for blob in wanted).encode()
         out = subprocess.run(["git", "-C", str(self.repo), "cat-file", "--batch"],
                              input=request, capture_output=True, check=True).stdout
-        offset = 0
-        for path in wanted:
+        found, offset = {}, 0
+        for blob in wanted:
             header_end = out.index(b"\n", offset)
             size = int(out[offset:header_end].split()[2])
-            self._cache[path] = out[header_end + 1 : header_end + 1 + size]
+            found[blob] = out[header_end + 1 : header_end + 1 + size]
             offset = header_end + 1 + size + 1
+        return found
+
+    def past_versions(self, pathspecs: list[str]) -> list[tuple[str, str]]:
+        """(path, blob id) of every version of the files matching ``pathspecs`` (Git pathspecs,
+        such as ``:(glob)reviews/brakes/**/bob.md``) in the history up to this revision.
+
+        One ``git log``, whose output follows the files asked for, not the size of the book.
+        """
+        if not pathspecs:
+            return []
+        out = self._git("-c", "core.quotepath=off", "log", "--format=", "--raw", "--no-abbrev",
+                        "--no-renames", "-z", self.commit, "--", *pathspecs)
+        tokens = [t.lstrip(b"\n") for t in out.split(b"\0")]
+        versions = []
+        for meta, path in zip(tokens[0::2], tokens[1::2], strict=False):
+            fields = meta.split()
+            if len(fields) == 5 and fields[4] != b"D":
+                versions.append((path.decode("utf-8", "surrogateescape"), fields[3].decode()))
+        return versions
