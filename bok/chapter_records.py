@@ -186,7 +186,8 @@ def _judge(new: Record, olds: list[Record], verification: Verification,
             new.path, "record-rolled-back",
             f"puts back an earlier statement of '{new.member}' ({NOUNS.get(before.verdict)} of "
             f"{before.date}, committed before at {before.path}); it was superseded",
-            fix="Restore the current record; the member signs again with bok to change it."))
+            fix="Restore the current record. To change it, the member signs again with bok; a "
+                "statement made before counts once, so say something new in -m."))
         return findings
     for old in olds:
         if new.date < old.date and not future_dated(old.date, today):

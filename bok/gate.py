@@ -6,7 +6,8 @@ computed; a chapter that is not endorsed is a warning (the site will not publish
 With a base revision (a pull request's target), trust comes from the base: the registry and the
 policy are read from it, never from the change. Every chapter the change adds or alters must be
 endorsed (or be a draft); a change to the registry or the policy needs its stewards' sign-off;
-deleting a record, or replacing it with an older one, is reported.
+what the change does to review records is judged by :mod:`bok.chapter_records`, and the
+book-wide rules a local change can break by :mod:`bok.paths`, on the tree's listing.
 """
 
 from __future__ import annotations
