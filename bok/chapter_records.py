@@ -9,13 +9,13 @@ an objection, renaming a chapter and moving only the endorsements, or putting ba
 endorsement its member has since replaced.
 
 "Newer" cannot rest on the dates members write. A statement (the exact payload a member
-signed: chapter, verdict, digest, date, comments) already in the base's history of that
-member's records in the domain is old, whatever its date; a date earlier than the record it
-replaces is a roll-back too.
+signed: chapter, verdict, digest, date, comments) already in the base's history of the record
+files it could have been in (where it was signed, where it is, the records it replaces) is
+old, whatever its date; a date earlier than the record it replaces is a roll-back too.
 
 Cost follows the change: the base's listing (already read) gives its records; one ``git log``
-limited to the members whose records the change adds or alters, and one ``git cat-file``, read
-their past statements.
+limited to the record files of the records the change adds or alters, and one
+``git cat-file``, read their past statements.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from .model import (
     REVIEWS,
     Book,
     Record,
-    chapter_domain,
     record_path,
     reviewed_path,
 )
@@ -80,19 +79,23 @@ def _base_records(trust: GitTree, chapters: set[str]) -> _Base:
     return base
 
 
-def _past_statements(trust: GitTree, wanted: set[tuple[str, str]]
-                     ) -> dict[tuple[str, str], dict[bytes, Record]]:
-    """For each (domain, member): every statement in the base's history of their records."""
-    specs = [f":(glob){REVIEWS}/{domain}/**/{member}.md" for domain, member in sorted(wanted)]
+def _lineage(record: Record) -> set[str]:
+    """Where a statement equal to ``record``'s was before: where it was signed (bok writes a
+    record at its chapter's path and ``bok mv`` keeps what was signed) and where it is."""
+    return {record.path, record_path(record.signed_path, record.member)}
+
+
+def _past_statements(trust: GitTree, paths: set[str]) -> dict[bytes, Record]:
+    """Every statement in the base's history of the record files at ``paths``, by payload."""
+    specs = [f":(literal){path}" for path in sorted(paths)]
     versions = [(path, blob) for path, blob in trust.past_versions(specs)
                 if is_chapter_record(path)]
     contents = trust.read_blobs([blob for _, blob in versions])
-    past: dict[tuple[str, str], dict[bytes, Record]] = defaultdict(dict)
+    past: dict[bytes, Record] = {}
     for path, blob in versions:
         record = load_record(_Blobs({path: contents[blob]}), path, [])
         if record is not None:
-            key = (chapter_domain(record.chapter) or "", record.member)
-            past[key].setdefault(record_payload(record), record)
+            past.setdefault(record_payload(record), record)
     return past
 
 
@@ -154,8 +157,8 @@ def record_findings(root: Path, book: Book, trust: GitTree, changes: dict[str, s
         if not same_path and statement in moved.get(new.chapter, set()):
             continue  # moved with its chapter
         judged.append((new, olds))
-    wanted = {(chapter_domain(n.chapter) or "", n.member) for n, _ in judged}
-    past = _past_statements(trust, wanted) if wanted else {}
+    lineage = {p for new, olds in judged for r in (new, *olds) for p in _lineage(r)}
+    past = _past_statements(trust, lineage) if lineage else {}
     for new, olds in judged:
         findings.extend(_judge(new, olds, verifications[new.path], past, today))
     if judged and history.is_shallow(root):
@@ -169,7 +172,7 @@ def record_findings(root: Path, book: Book, trust: GitTree, changes: dict[str, s
 
 
 def _judge(new: Record, olds: list[Record], verification: Verification,
-           past: dict[tuple[str, str], dict[bytes, Record]], today: dt.date) -> list[Finding]:
+           past: dict[bytes, Record], today: dt.date) -> list[Finding]:
     """A record the change adds or alters: a new statement of its own member, or a roll-back."""
     findings = []
     if olds and not verification.valid:
@@ -179,8 +182,7 @@ def _judge(new: Record, olds: list[Record], verification: Verification,
             f"the {NOUNS.get(old.verdict, 'record')} of '{old.member}' is replaced by a record "
             "that is not theirs (it does not verify with their registered key)",
             fix="Only the member replaces their record, by signing again with bok; restore it."))
-    before = past.get((chapter_domain(new.chapter) or "", new.member), {}).get(
-        record_payload(new))
+    before = past.get(record_payload(new))
     if before is not None:
         findings.append(Finding(
             new.path, "record-rolled-back",

@@ -34,7 +34,7 @@ from .model import (
 )
 from .policy import Status
 from .signing import Verification, verify_record
-from .trees import FILE, GitTree, WorkTree
+from .trees import GitTree, WorkTree
 
 EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
 
@@ -268,8 +268,8 @@ def _whole_tree(root: Path, changes: dict[str, str]) -> list[Finding]:
     removed domain page), judged on the listing of the tree the change produces: the gate
     fails when main would fail ``bok check``, without loading the whole book."""
     tree = WorkTree(root)
-    listing = [e.path for top in (CONTENT, REVIEWS) for e in tree.walk(top)
-               if e.kind == FILE and paths.name_problem(e.path) is None]
+    listing = [p for top in (CONTENT, REVIEWS) for p in tree.files(top)
+               if paths.name_problem(p) is None]
     added = {p for p, s in changes.items() if s == "A"}
     removed = {p for p, s in changes.items() if s == "D"}
     return paths.tree_findings(listing, added, removed)

@@ -47,6 +47,26 @@ class WorkTree:
                 kind = LINK if full.is_symlink() else FILE if full.is_file() else OTHER
                 yield Entry(f"{rel}/{name}", kind)
 
+    def files(self, top: str) -> list[str]:
+        """The regular files under ``top``, as :meth:`walk` finds them, listed fast: from the
+        directory entries alone, with no ``stat`` per file (for rules on the tree's listing)."""
+        found: list[str] = []
+        pending = [] if (self.root / top).is_symlink() else [top]
+        while pending:
+            folder = pending.pop()
+            try:
+                entries = list(os.scandir(self.root / folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir() and not entry.name.startswith("."):
+                    pending.append(f"{folder}/{entry.name}")
+                elif entry.is_file():
+                    found.append(f"{folder}/{entry.name}")
+        return sorted(found)
+
     def read(self, path: str) -> bytes | None:
         full = self.root / path
         if full.is_symlink() or not full.is_file():
