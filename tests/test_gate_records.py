@@ -113,6 +113,21 @@ def test_moving_favourable_records_onto_another_chapter(disputed):
     assert findings(data, "record-dropped-in-move", "reviews/brakes/abs/alice.md")
 
 
+def test_an_endorsement_of_a_deleted_twin_chapter_replacing_an_objection(disputed):
+    """drums.md has the very bytes of ABS, and carol endorsed it. Deleting drums.md and putting
+    her endorsement of it over her objection to ABS is a roll-back: she said it before."""
+    twin = "content/brakes/drums.md"
+    disputed.write(twin, disputed.read(ABS))
+    disputed.review("endorse", twin, "carol", "Fine here.", today="2026-11-20")
+    rebase_here(disputed, "a twin chapter")
+    disputed.write("reviews/brakes/abs/carol.md", disputed.read("reviews/brakes/drums/carol.md"))
+    (disputed.root / twin).unlink()
+    shutil.rmtree(disputed.root / "reviews/brakes/drums")
+    code, data = gate(disputed)
+    assert code == 1
+    assert findings(data, "record-rolled-back", "reviews/brakes/abs/carol.md")
+
+
 @pytest.mark.parametrize("reformat", [False, True])
 def test_same_day_rollback(pr, reformat):
     record = "reviews/brakes/abs/carol.md"
