@@ -74,6 +74,9 @@ def check(ctx: Context, base: str | None, fmt: str, strict: bool) -> None:
 
     Every malformed file, record that fails verification, and (with --base) change that lacks
     endorsement is reported with its file, line, rule and fix. Exit status 1 on errors.
+    With --base, a record the change deletes, leaves behind when its chapter moves, or puts
+    back after its member replaced it is an error, and so is what would make the whole book
+    fail (a name clashing with an unchanged file, a removed domain page).
 
     \b
     Examples:

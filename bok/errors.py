@@ -8,12 +8,31 @@ and reaches the user as one line, through click, without a traceback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import KW_ONLY, dataclass, replace
 
 import click
 
 ERROR = "error"
 WARNING = "warning"
+
+
+#: Characters that move a terminal's cursor, change its colours or reorder text (C0, DEL, C1,
+#: and the bidirectional controls), and lone surrogates (bytes of a name that is not UTF-8).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` as it may be printed on a terminal or a CI log: a file or a key holding a
+    carriage return or an escape sequence would otherwise overwrite what is shown. Control
+    characters become Python escapes (``\\r``, ``\\x1b``); a byte that is not UTF-8, ``\\xNN``."""
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if "\udc80" <= char <= "\udcff":  # a byte kept by surrogateescape
+            return f"\\x{ord(char) - 0xDC00:02x}"
+        return ascii(char)[1:-1]
+    return _UNPRINTABLE.sub(escape, text)
 
 
 @dataclass(frozen=True)
@@ -43,7 +62,7 @@ class Finding:
 
     def __str__(self) -> str:
         text = f"{self.location()}: {self.severity}: {self.message} [{self.rule}]"
-        return f"{text} {self.fix}" if self.fix else text
+        return printable(f"{text} {self.fix}" if self.fix else text)
 
 
 class FileProblem(Exception):

@@ -7,8 +7,9 @@ With a base revision (a pull request's target), trust comes from the base: the r
 policy are read from it, never from the change. Every chapter the change adds or alters must be
 endorsed (or be a draft); a change to a governed file (the registry, the policy, mkdocs.yml and
 the files it names, the home page, a domain page: see :mod:`bok.governance`) needs a sign-off
-of that very transition by the base's stewards (or, for a domain page, its experts); deleting
-a record, or replacing it with an older one, is reported.
+of that very transition by the base's stewards (or, for a domain page, its experts); what the
+change does to review records is judged by :mod:`bok.chapter_records`, and the book-wide rules
+a local change can break by :mod:`bok.paths`, on the tree's listing.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codeowners, governance, history, policy
+from . import chapter_records, codeowners, governance, history, paths, policy
 from .errors import WARNING, Finding
 from .loading import DEPENDS_ON_RULES, load_book, load_record, load_registry, rules_problems
 from .model import (
     CONTENT,
     MEMBERS_PATH,
     REGISTRY_FILES,
+    REGISTRY_RECORDS,
+    REVIEWS,
     SITE_CONFIG,
     Book,
     Chapter,
@@ -100,6 +103,8 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
     trust = GitTree(root, base) if base else None
     changes = trust.changes() if trust else None
     book = load_book(tree, trust, only=changes)
+    if changes is not None:  # a name that is not UTF-8 was reported; nothing else reads it
+        changes = {p: s for p, s in changes.items() if paths.name_problem(p) is None}
     if trust is not None:
         earlier = None  # a changed chapter must be endorsed whatever came before it
     statuses, verifications = evaluate_book(book, today, earlier=earlier)
@@ -132,6 +137,9 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
         findings.extend(_governed_changes(book, tree, trust, changes, verifications))
         findings.extend(_removed_authors(root, book, trust, changes))
         findings.extend(_record_changes(book, trust, changes))
+        findings.extend(chapter_records.record_findings(root, book, trust, changes,
+                                                        verifications, today))
+        findings.extend(_whole_tree(root, changes))
     findings.sort(key=_order)
     return result
 
@@ -291,11 +299,23 @@ def _on_file(trust: GitTree, record: Record) -> bool:
     return old is not None and record_payload(old) == record_payload(record)
 
 
+def _whole_tree(root: Path, changes: dict[str, str]) -> list[Finding]:
+    """Book-wide rules a local change can break (a name clashing with an unchanged file, a
+    removed domain page), judged on the listing of the tree the change produces: the gate
+    fails when main would fail ``bok check``, without loading the whole book."""
+    tree = WorkTree(root)
+    listing = [p for top in (CONTENT, REVIEWS) for p in tree.files(top)
+               if paths.name_problem(p) is None]
+    added = {p for p, s in changes.items() if s == "A"}
+    removed = {p for p, s in changes.items() if s == "D"}
+    return paths.tree_findings(listing, added, removed)
+
+
 def _record_changes(book: Book, trust: GitTree, changes: dict[str, str]) -> list[Finding]:
     """Records are append-only history: a deleted or rolled-back record is reported."""
     findings = []
     base_records = [p for p, s in changes.items() if s in ("D", "M") and p.endswith(".md")
-                    and p.startswith("reviews/") and p not in REGISTRY_FILES]
+                    and p.startswith(REGISTRY_RECORDS + "/")]  # chapters': chapter_records
     trust.prefetch(base_records)
     current = {r.path: r for r in book.records}
     for path in base_records:

@@ -91,20 +91,22 @@ def environment() -> dict[str, str]:
     return env
 
 
-def _command(args: Sequence[str]) -> list[str]:
+def _command(args: Sequence[str], literal: bool = True) -> list[str]:
     cmd = ["git"]
     for setting in CONFIG_OVERRIDES:
         cmd += ["-c", setting]
-    cmd.append("--literal-pathspecs")  # bok's paths are names, never glob patterns
+    if literal:
+        cmd.append("--literal-pathspecs")  # bok's paths are names, never glob patterns
     cmd.extend(args)
     return cmd
 
 
-def run(repo: Path, *args: str, stdin: bytes | None = None
+def run(repo: Path, *args: str, stdin: bytes | None = None, literal: bool = True
         ) -> subprocess.CompletedProcess[bytes] | None:
-    """Run one git command in ``repo``; None if git or the directory is missing."""
+    """Run one git command in ``repo``; None if git or the directory is missing. Pathspecs
+    are names, unless ``literal`` is False (then bok's own ``:(glob)`` patterns work)."""
     try:
-        return subprocess.run(_command(args), cwd=repo, env=environment(), input=stdin,
+        return subprocess.run(_command(args, literal), cwd=repo, env=environment(), input=stdin,
                               stdin=None if stdin is not None else subprocess.DEVNULL,
                               capture_output=True, check=False)
     except OSError as exc:  # git not installed, repo missing or not a directory
@@ -121,9 +123,9 @@ def _path(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _output(repo: Path, *args: str) -> bytes:
+def _output(repo: Path, *args: str, literal: bool = True) -> bytes:
     """The output of a git command that must succeed."""
-    proc = run(repo, *args)
+    proc = run(repo, *args, literal=literal)
     if proc is None:
         raise GitError(f"cannot run git in {repo}: is Git installed and {repo} a directory?")
     if proc.returncode != 0:
@@ -197,6 +199,25 @@ def changes(repo: Path, commit: str, tops: Sequence[str]) -> dict[str, str]:
         if path:
             found[_path(path)] = "A"
     return found
+
+
+def past_versions(repo: Path, commit: str, pathspecs: Sequence[str]) -> list[tuple[str, str]]:
+    """(path, blob id) of every version of the files matching ``pathspecs`` (bok's own
+    patterns, such as ``:(glob)reviews/brakes/**/bob.md``) in the history up to ``commit``.
+
+    One ``git log``, whose output follows the files asked for, not the size of the book.
+    """
+    if not pathspecs:
+        return []
+    out = _output(repo, "log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-z",
+                  commit, "--", *pathspecs, literal=False)
+    tokens = [t.lstrip(b"\n") for t in out.split(b"\0")]
+    versions = []
+    for meta, path in zip(tokens[0::2], tokens[1::2], strict=False):
+        fields = meta.split()
+        if len(fields) == 5 and fields[4] != b"D":
+            versions.append((_path(path), fields[3].decode()))
+    return versions
 
 
 def is_shallow(repo: Path) -> bool:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from . import document, sanitize, schema, sshsig, strictyaml
+from . import document, paths, sanitize, schema, sshsig, strictyaml
 from .errors import WARNING, FileProblem, Finding
 from .model import (
     CONTENT,
@@ -34,6 +34,7 @@ from .model import (
     record_path,
     reviewed_path,
 )
+from .policy import MAX_REVALIDATE_DAYS
 from .trees import FILE, LINK, Entry
 
 PLAIN_TEXT_FIELDS = ("title", "summary", "description")
@@ -126,6 +127,8 @@ def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:
     wanted.update(e.path for e in tree.walk(REGISTRY_RECORDS))
     entries = []
     for path in sorted(wanted):
+        if _bad_name(path, book):
+            continue
         kind = tree.kind(path)
         if kind == LINK:
             book.findings.append(Finding(
@@ -139,7 +142,6 @@ def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:
 def _walk(tree: Tree, book: Book) -> list[Entry]:
     """Every regular file under content/ and reviews/; links and case clashes are findings."""
     entries: list[Entry] = []
-    seen: dict[str, str] = {}
     for top in (CONTENT, REVIEWS):
         for entry in tree.walk(top):
             if entry.kind == LINK:
@@ -147,20 +149,24 @@ def _walk(tree: Tree, book: Book) -> list[Entry]:
                     entry.path, "symlink", "symbolic link is not allowed (bok never follows one)",
                     fix="Replace the link with the file itself."))
                 continue
-            if entry.kind != FILE:
-                continue
-            folded = entry.path.casefold()
-            if folded in seen:
-                for path in (seen[folded], entry.path):
-                    book.findings.append(Finding(
-                        path, "case-clash",
-                        f"'{seen[folded]}' and '{entry.path}' differ only by letter case",
-                        fix="Rename one; they collide on macOS and Windows checkouts."))
-                book.invalid_chapters.update((seen[folded], entry.path))
-                continue
-            seen[folded] = entry.path
-            entries.append(entry)
-    return entries
+            if entry.kind == FILE and not _bad_name(entry.path, book):
+                entries.append(entry)
+    later = set()
+    for pair in paths.case_clashes(e.path for e in entries):
+        book.findings.extend(paths.case_clash(path, pair) for path in pair)
+        book.invalid_chapters.update(pair)
+        later.add(pair[1])
+    for pair in paths.url_clashes(e.path for e in entries if e.path.startswith(CONTENT + "/")):
+        book.findings.extend(paths.url_clash(path, pair) for path in pair)
+    return [e for e in entries if e.path not in later]
+
+
+def _bad_name(path: str, book: Book) -> bool:
+    """A name that is not UTF-8 is reported and its file left out (it cannot be printed)."""
+    problem = paths.name_problem(path)
+    if problem is not None:
+        book.findings.append(problem)
+    return problem is not None
 
 
 def _read_yaml(tree: Tree, path: str, findings: list[Finding]) -> tuple[Any, dict] | None:
@@ -254,6 +260,7 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
         return Policy()
     values, problems = schema.POLICY.validate(data, lines)
     _add(findings, POLICY_PATH, problems)
+    _limit_days(values, lines, (), findings)
     domains: dict[str, dict] = {}
     raw_domains = values.pop("domains") or {}
     if not isinstance(raw_domains, dict):
@@ -263,8 +270,21 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
     for domain, raw in raw_domains.items():
         overrides, problems = schema.DOMAIN_POLICY.validate(raw, lines, ("domains", domain))
         _add(findings, POLICY_PATH, problems)
+        _limit_days(overrides, lines, ("domains", domain), findings)
         domains[domain] = overrides
     return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains)
+
+
+def _limit_days(values: dict, lines: dict, prefix: tuple, findings: list[Finding]) -> None:
+    """Lapse dates past the year 9999 cannot be computed: a longer period is cut to a century."""
+    days = values.get("revalidate_after_days")
+    if days is not None and days > MAX_REVALIDATE_DAYS:
+        findings.append(Finding(
+            POLICY_PATH, "date-out-of-range", f"'revalidate_after_days': {days} days is out of "
+            f"range; {MAX_REVALIDATE_DAYS} (a century) is used",
+            lines.get((*prefix, "revalidate_after_days")),
+            fix=f"Use at most {MAX_REVALIDATE_DAYS}, or 0 for never."))
+        values["revalidate_after_days"] = MAX_REVALIDATE_DAYS
 
 
 def _parse_markdown(tree: Tree, path: str, book: Book, data: bytes | None = None
@@ -340,10 +360,7 @@ def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
                 "valid id", fix="Name domain folders with lowercase letters, digits, - and _."))
             continue
         if not tree.exists(path):
-            book.findings.append(Finding(path, "missing-domain-page",
-                                         f"domain '{folder}' has no index.md",
-                                         fix="Add index.md with front matter 'title:' and "
-                                             "'description:'."))
+            book.findings.append(paths.missing_domain_page(folder))
             book.domains[folder] = Domain(folder, path, folder)
             continue
         doc = _parse_markdown(tree, path, book)

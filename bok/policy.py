@@ -7,11 +7,18 @@ these rules decide. The gate, ``bok status`` and the site all ask the same quest
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import Finding
-from .model import Chapter, Registry, Rules
+from .model import Chapter, Record, Registry, Rules
 from .signing import Verification
+
+#: A record may be dated this much after the day it is checked (the signer's clock and time
+#: zone may be ahead of the checker's); a later date is not believed.
+CLOCK_SKEW = dt.timedelta(days=1)
+#: The longest revalidate_after_days the policy takes: a century (later lapse dates overflow).
+MAX_REVALIDATE_DAYS = 36500
 
 DRAFT, AWAITING, PENDING, ENDORSED, EXPIRED, INVALID = (
     "draft", "awaiting", "pending", "endorsed", "expired", "invalid")
@@ -47,7 +54,13 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
     digest = digest or chapter.digest
     authors = chapter.authors if authors is None else authors
     status = Status(chapter.path, AWAITING)
-    on_content = [v for v in checked if v.valid and v.record.digest == digest]
+    believed = []
+    for v in checked:
+        if v.valid and future_dated(v.record.date, today):
+            status.findings.append(_future_finding(v.record, today))
+        elif v.valid:
+            believed.append(v)
+    on_content = [v for v in believed if v.record.digest == digest]
     experts = {m.id for m in registry.experts_of(chapter.domain)}
 
     signatures = sorted({v.record.member for v in on_content
@@ -82,9 +95,9 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
         people.update((record.member, v.fingerprint))
         counted.append(v)
 
+    days = rules.revalidate_after_days
     fresh = [v for v in counted
-             if rules.revalidate_after_days == 0
-             or v.record.date + dt.timedelta(days=rules.revalidate_after_days) > today]
+             if days == 0 or (lapse_date(v.record.date, days) or dt.date.max) > today]
     status.endorsements = counted
     status.endorsed_by = sorted(v.record.member for v in counted)
     status.may_endorse = sorted(experts - set(authors) - set(status.endorsed_by)
@@ -113,9 +126,14 @@ def evaluate(chapter: Chapter, checked: list[Verification], registry: Registry, 
                   and v.record.member in authors]
     reached = sign_dates + ([dates[k - 1]] if k else [])
     status.endorsed_on = max(reached) if reached else None
-    if k and rules.revalidate_after_days:
+    if k and days:
         newest_k = sorted(dates, reverse=True)[k - 1]
-        status.revalidate_on = newest_k + dt.timedelta(days=rules.revalidate_after_days)
+        status.revalidate_on = lapse_date(newest_k, days)
+        if status.revalidate_on is None:
+            status.findings.append(Finding(
+                chapter.path, "date-out-of-range", f"its endorsements of {newest_k} would lapse "
+                f"{days} days later, after {dt.date.max}", fix="Lower revalidate_after_days in "
+                f"reviews/policy.yml (at most {MAX_REVALIDATE_DAYS}, or 0 for never)."))
     status.state = ENDORSED if len(fresh) >= k else EXPIRED
     if status.state == EXPIRED:
         status.missing.append(f"re-validation, due since {status.revalidate_on}")
@@ -129,3 +147,51 @@ def _either(unsigned: list[str], needed: int, signed: list[str]) -> str:
     if needed == 1 and not signed and len(unsigned) > 1:
         return "one of " + ", ".join(unsigned)
     return ", ".join(unsigned)
+
+
+def future_dated(when: dt.date, today: dt.date) -> bool:
+    """Is a record dated after the day it is checked (beyond the clock skew allowed)?
+
+    A record's date is its signer's word. One dated in the future would never lapse and would
+    look newer than the objection its member makes tomorrow, so it is not believed.
+    """
+    return when > (lapse_date(today, CLOCK_SKEW.days) or dt.date.max)
+
+
+def _future_finding(record: Record, today: dt.date) -> Finding:
+    return Finding(record.path, "record-future-dated",
+                   f"dated {record.date}, after the day it is checked ({today}); it does not count",
+                   fix="The member signs again with bok, which dates the record today.")
+
+
+def lapse_date(when: dt.date, days: int) -> dt.date | None:
+    """``when`` plus ``days``; None past the last date Python can hold (9999-12-31)."""
+    try:
+        return when + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def review_notes(chapter: Chapter, checked: list[Verification], registry: Registry,
+                 status: Status, today: dt.date, about_a_revision: Callable[[str], bool]
+                 ) -> list[Record]:
+    """The records a chapter's page may show as review notes, oldest first.
+
+    A note on the page reads as review, so only review is shown: the records that count for
+    the content shown (``status``), and the endorsements and objections that an expert of the
+    domain who is not an author made about a revision of the chapter
+    (``about_a_revision(digest)``, asked only for such records). A record by anyone else, or
+    pinned to content that never was the chapter, stays off the page.
+    """
+    counted = {v.record.path for v in status.endorsements}
+    experts = {m.id for m in registry.experts_of(chapter.domain)}
+    notes = []
+    for v in checked:
+        record = v.record
+        if (not v.valid or record.verdict not in ("endorse", "object")
+                or future_dated(record.date, today)):
+            continue
+        eligible = record.member in experts and record.member not in chapter.authors
+        if record.path in counted or (eligible and about_a_revision(record.digest)):
+            notes.append(record)
+    return sorted(notes, key=lambda r: (r.date, r.member))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import policy
-from .errors import Finding
+from .errors import Finding, printable
 from .gate import Result
 from .policy import STATES, Status
 
@@ -100,11 +100,12 @@ def status_text(result: Result) -> str:
     lines += [str(f) for f in result.findings if f.rule not in ("not-endorsed",
                                                                  "revalidation-due")]
     lines.append(summary_line(result))
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Control characters shown as in text output (``\\r``), then as workflow commands need."""
+    return printable(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
@@ -137,7 +138,7 @@ def github_summary(result: Result) -> str:
         out += ["| chapter | state | endorsed by | may still endorse | missing |",
                 "|---|---|---|---|---|"]
     def cell(value: str) -> str:
-        return value.replace("|", "\\|").replace("\n", " ")
+        return printable(value.replace("|", "\\|").replace("\n", " "))
 
     for status in result.statuses.values():
         out.append(f"| `{cell(status.path)}` | {icon.get(status.state, '')} {status.state} | "
@@ -146,7 +147,7 @@ def github_summary(result: Result) -> str:
                    f"{cell('; '.join(status.missing)) or '-'} |")
     if result.findings:
         out += ["", "### Findings", ""]
-        out += [f"- **{f.severity}** `{f.location()}`: {f.message} ({f.rule})"
+        out += [printable(f"- **{f.severity}** `{f.location()}`: {f.message} ({f.rule})")
                 for f in result.findings]
     return "\n".join(out) + "\n"
 

@@ -73,6 +73,13 @@ def earlier_records(root: Path, chapter: Chapter, registry: Registry,
     return checked
 
 
+def revision_digests(root: Path, chapter: Chapter, hist: history.History) -> set[str]:
+    """The digests of every committed revision of the chapter (one ``git cat-file``)."""
+    revisions = [r for r in hist.of(chapter.path) if r.status != "D"]
+    contents = history.blobs_at(root, [(r.commit, r.path) for r in revisions])
+    return {content_digest(data) for data in contents.values() if data is not None}
+
+
 def endorsed_revisions(root: Path, chapter: Chapter, checked: list[Verification],
                        registry: Registry, book_policy: Policy, today: dt.date,
                        hist: history.History, include_current: bool = False

@@ -35,7 +35,7 @@ import markdown as markdown_lib
 from . import history, loading, policy, sanitize
 from .model import CONTENT, Book, Chapter, Domain, Member, content_digest
 from .policy import Status
-from .revisions import EndorsedRevision, endorsed_revisions, newest_endorsed
+from .revisions import EndorsedRevision, endorsed_revisions, newest_endorsed, revision_digests
 from .signing import Verification
 
 MEMBERS_DIR = "members"
@@ -133,6 +133,7 @@ class _Context:
     theme_tags: bool = False  # the theme shows a page's tags itself (Material's tags plugin)
     #: folders of reviews/ with a record file that was committed more than once
     rewritten_reviews: set[str] | None = None
+    digests: dict[str, set[str]] = field(default_factory=dict)  # chapter -> its revisions'
 
 
 @dataclass
@@ -398,15 +399,23 @@ def _attribution(view: ChapterView, resolve: Resolve) -> str:
 
 
 def _notes(view: ChapterView) -> list:
-    """The valid endorsements and objections of the chapter, oldest first."""
-    ctx = view.ctx
-    notes = []
-    for record in sorted(ctx.book.records_for(view.chapter.path),
-                         key=lambda r: (r.date, r.member)):
-        verification = ctx.verifications.get(record.path)
-        if verification and verification.valid and record.verdict in ("endorse", "object"):
-            notes.append(record)
-    return notes
+    """The endorsements and objections the page may show (policy.review_notes), oldest first."""
+    ctx, chapter = view.ctx, view.chapter
+    shown = content_digest(view.earlier.content) if view.earlier else chapter.digest
+
+    def about_a_revision(digest: str) -> bool:
+        if digest in (shown, chapter.digest):
+            return True
+        if ctx.hist is None:
+            return False
+        if chapter.path not in ctx.digests:  # read once per chapter, only when asked
+            ctx.digests[chapter.path] = revision_digests(ctx.root, chapter, ctx.hist)
+        return digest in ctx.digests[chapter.path]
+
+    checked = [ctx.verifications[r.path] for r in ctx.book.records_for(chapter.path)
+               if r.path in ctx.verifications]
+    return policy.review_notes(chapter, checked, ctx.book.registry, view.status, ctx.today,
+                               about_a_revision)
 
 
 _COMMENTS = markdown_lib.Markdown()
