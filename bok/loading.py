@@ -282,7 +282,7 @@ def _limit_days(values: dict, lines: dict, prefix: tuple, findings: list[Finding
         findings.append(Finding(
             POLICY_PATH, "date-out-of-range", f"'revalidate_after_days': {days} days is out of "
             f"range; {MAX_REVALIDATE_DAYS} (a century) is used",
-            lines.get((*prefix, "revalidate_after_days")),
+            lines.get((*prefix, "revalidate_after_days")), severity=WARNING,
             fix=f"Use at most {MAX_REVALIDATE_DAYS}, or 0 for never."))
         values["revalidate_after_days"] = MAX_REVALIDATE_DAYS
 
