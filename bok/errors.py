@@ -13,6 +13,8 @@ from dataclasses import KW_ONLY, dataclass, replace
 
 import click
 
+from . import rules
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -46,6 +48,10 @@ class Finding:
     _: KW_ONLY
     severity: str = ERROR
     fix: str = ""
+
+    def __post_init__(self) -> None:
+        if not rules.known(self.rule):  # a name users search for: catalogued, documented
+            raise ValueError(f"unknown rule {self.rule!r}: add it to bok.rules.RULES")
 
     @property
     def is_error(self) -> bool:
