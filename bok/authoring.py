@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from . import bookpath, codeowners, git, governance, schema, sshsig
+from . import bookpath, codeowners, document, git, governance, schema, sshsig
 from .errors import BokError
 from .loading import load_book, load_chapter
 from .model import (
@@ -138,7 +138,8 @@ def init_book(target: Path, site_name: str, name: str | None, email: str | None,
     if name and email and member_id:
         keys = f"\n    keys:\n      - {key_line}" if key_line else "\n    keys: []"
         login = f"\n    github: {github}" if github else ""
-        member = (f"  {member_id}:\n    name: {_yaml_text(name)}\n    email: {email}{login}"
+        member = (f"  {member_id}:\n    name: {document.scalar(name)}\n"
+                  f"    email: {document.scalar(email)}{login}"
                   f"{keys}\n    expert_in: [handbook]\n    steward: true\n")
     else:
         member = "  {}\n"
@@ -234,10 +235,6 @@ def normalise_chapter_path(path: str) -> str:
     return path
 
 
-def _yaml_text(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def new_chapter(root: Path, path: str, title: str, authors: list[str], chapter_type: str,
                 book: Book) -> Path:
     """Write a new chapter with its front matter and the template of its type."""
@@ -257,10 +254,8 @@ def new_chapter(root: Path, path: str, title: str, authors: list[str], chapter_t
     target = bookpath.writable(root, path)
     if bookpath.taken(target):
         raise BokError(f"{path} already exists")
-    front = (f"title: {_yaml_text(title)}\nauthors: [{', '.join(authors)}]\n"
-             f"type: {chapter_type}\n")
     body = chapter_template(root, chapter_type).replace("{title}", title)
-    text = f"---\n{front}---\n{body}"
+    text = document.render({"title": title, "authors": authors, "type": chapter_type}, body)
     _refuse_what_check_would(path, text, title, book)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
@@ -279,17 +274,13 @@ class _OneFile:
 
 def _refuse_what_check_would(path: str, text: str, title: str, book: Book) -> None:
     """Load the new chapter with the loader ``bok check`` uses, so ``bok new`` never writes a
-    chapter that check rejects; and the title must come back as it was given (YAML folds a
-    line break into a space)."""
+    chapter that check rejects."""
     probe = Book(registry=book.registry, policy=book.policy)
-    chapter = load_chapter(_OneFile(path, text.encode("utf-8")), path, probe)  # type: ignore[arg-type]
+    load_chapter(_OneFile(path, text.encode("utf-8")), path, probe)  # type: ignore[arg-type]
     errors = [f for f in probe.findings if f.is_error]
     if errors:
         raise BokError(f"refusing to write {path}: {errors[0].message} [{errors[0].rule}] "
                        f"{errors[0].fix}".rstrip())
-    if chapter is not None and chapter.title != title.strip():
-        raise BokError(f"refusing to write {path}: the title must be one line of plain text "
-                       f"(it would read {chapter.title!r})")
 
 
 def current_member(root: Path, registry: Registry, member_id: str | None,

@@ -10,6 +10,8 @@ never see different metadata.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +105,38 @@ def parse(data: bytes) -> Document:
     return Document(meta, key_lines, body, close + 2)
 
 
-def render(meta_yaml: str, body: str) -> str:
-    """Join front matter (already YAML text) and a body into a file's text."""
-    return f"{DELIMITER}\n{meta_yaml.rstrip()}\n{DELIMITER}\n{body.lstrip(chr(10))}"
+#: A string written as it is (a YAML plain scalar that reads back as the same string): ids,
+#: paths, digests, dates. Anything else is written double-quoted.
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./@+:-]*")
+_NOT_PLAIN = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
+#: Line breaks YAML knows besides \n, which json.dumps leaves as they are.
+_BREAKS = str.maketrans({"\u0085": "\\x85", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def scalar(value: str | bool | int) -> str:
+    """``value`` as one line of YAML that every YAML reader (bok's, MkDocs', Zensical's) reads
+    back as exactly ``value``: newlines, quotes and control characters escaped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if _PLAIN.fullmatch(value) and value.lower() not in _NOT_PLAIN and ": " not in value:
+        return value
+    return json.dumps(value, ensure_ascii=False).translate(_BREAKS)
+
+
+def front_matter(meta: dict[str, Any]) -> str:
+    """The YAML lines of front matter (without the ``---`` lines): the one writer of front
+    matter, for chapters, records, the registry bok init writes and the staged pages."""
+    lines = []
+    for key, value in meta.items():
+        if isinstance(value, list | tuple):
+            lines.append(f"{key}: [{', '.join(scalar(v) for v in value)}]")
+        else:
+            lines.append(f"{key}: {scalar(value)}")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def render(meta: dict[str, Any], body: str) -> str:
+    """A Markdown file's text: front matter from ``meta``, then the body."""
+    return f"{DELIMITER}\n{front_matter(meta)}{DELIMITER}\n{body.lstrip(chr(10))}"

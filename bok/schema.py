@@ -72,6 +72,16 @@ class Text(Kind):
         return value
 
 
+class Line(Text):
+    """Text on one line: a title is shown in the navigation, the tab and search results."""
+
+    def convert(self, value: Any) -> str:
+        value = super().convert(value)
+        if "\n" in value or "\r" in value:
+            raise Invalid(f"expected {self.what} on one line, received a line break")
+        return value
+
+
 class Identifier(Text):
     def __init__(self, what: str = "an id"):
         super().__init__(IDENTIFIER, f"{what} (lowercase letters, digits, - and _)")
@@ -209,7 +219,7 @@ class Schema:
 CHAPTER_TYPES = ("practice", "lesson", "standard", "case", "reference")
 
 CHAPTER = Schema("chapter front matter", {
-    "title": Option(Text(), required=True, help="the chapter's title, plain text"),
+    "title": Option(Line(), required=True, help="the chapter's title, plain text on one line"),
     "authors": Option(ListOf(Identifier("a member id"), non_empty=True), required=True,
                       help="member ids from reviews/members.yml"),
     "type": Option(Identifier("a chapter type"), default="practice",

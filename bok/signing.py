@@ -12,15 +12,13 @@ passphrases and hardware keys work); verification runs in-process (see :mod:`bok
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import sshsig
+from . import document, sshsig
 from .model import Record, Registry, chapter_domain, record_path
 
 PAYLOAD_HEADER = "bok review record v1"
-_PLAIN = re.compile(r"^[A-Za-z0-9_./@+-]+$")
 
 
 def payload(chapter: str, member: str, role: str, verdict: str, digest: str, date: dt.date,
@@ -88,30 +86,16 @@ def verify_record(record: Record, registry: Registry) -> Verification:
     return Verification(record, True, fingerprint=key.fingerprint)
 
 
-def _yaml_string(value: str) -> str:
-    if _PLAIN.match(value):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
 def render_record(chapter: str, member: str, role: str, verdict: str, digest: str,
                   date: dt.date, comments: str, signature: str, from_digest: str = "") -> str:
     """The text of a record file."""
     armored = "\n".join("  " + line for line in signature.strip().splitlines())
-    return (
-        "---\n"
-        f"chapter: {_yaml_string(chapter)}\n"
-        f"member: {member}\n"
-        f"role: {role}\n"
-        f"verdict: {verdict}\n"
-        f"digest: {digest}\n"
-        + (f"from: {from_digest}\n" if from_digest else "")
-        + f"date: {date.isoformat()}\n"
-        f"signature: |\n{armored}\n"
-        "---\n"
-        f"{_normalise(comments)}\n"
-    )
+    fields = {"chapter": chapter, "member": member, "role": role, "verdict": verdict,
+              "digest": digest, **({"from": from_digest} if from_digest else {}),
+              "date": date.isoformat()}
+    # the armored signature is a block scalar: the one multi-line value bok writes
+    return (f"---\n{document.front_matter(fields)}signature: |\n{armored}\n---\n"
+            f"{_normalise(comments)}\n")
 
 
 def write_record(root: Path, chapter: str, member: str, role: str, verdict: str, digest: str,

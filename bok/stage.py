@@ -25,7 +25,7 @@ from pathlib import Path
 
 from markdown.extensions.toc import slugify
 
-from . import render, sanitize, site
+from . import document, render, sanitize, site
 from .errors import BokError
 
 STAGE = ".bok/stage"
@@ -123,8 +123,7 @@ def _page_file(page: StagedPage) -> bytes:
         meta["description"] = sanitize.clean_text(page.description)
     if page.tags:
         meta["tags"] = [sanitize.clean_text(t) for t in page.tags]
-    front = "".join(f"{key}: {json.dumps(value, ensure_ascii=False)}\n"
-                    for key, value in meta.items())
+    front = document.front_matter(meta)
     if page.html is None:
         body = page.markdown
     else:

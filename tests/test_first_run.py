@@ -213,7 +213,7 @@ def test_a_passphrase_key_without_terminal_or_agent_is_named_with_the_reason(rep
 
 @pytest.mark.parametrize("title,reason", [
     ("<b>x</b>", "tag-like markup '<b>' [unsafe-html]"),
-    ("Two\nlines", "the title must be one line of plain text"),
+    ("Two\nlines", "on one line, received a line break [invalid-title]"),
     ("   ", "received an empty value [invalid-title]"),
 ])
 def test_new_refuses_a_title_that_check_would_reject(repo, title, reason):
