@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from . import document, sanitize, schema, sshsig, strictyaml
+from . import document, schema, sshsig, strictyaml, unsafe
 from .errors import WARNING, FileProblem, Finding
 from .model import (
     CONTENT,
@@ -256,7 +256,7 @@ def _unsafe_text(path: str, values: dict, lines: dict, book: Book) -> bool:
     found = False
     for key in PLAIN_TEXT_FIELDS:
         if isinstance(values.get(key), str):
-            for description in sanitize.unsafe_text(values[key]):
+            for description in unsafe.unsafe_text(values[key]):
                 found = True
                 book.findings.append(Finding(
                     path, "unsafe-html", f"'{key}' contains {description}", lines.get((key,)),
@@ -288,7 +288,7 @@ def _load_home(tree: Tree, book: Book) -> None:
 
 def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
     """Report scripts and active content in a page's Markdown; True if there were any."""
-    found = sanitize.unsafe_constructs(body)
+    found = unsafe.unsafe_constructs(body)
     for line, description in found:
         book.findings.append(Finding(
             path, "unsafe-html", f"the page contains {description}",

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import markdown as markdown_lib
 
-from . import document, history, policy, sanitize
+from . import document, history, policy, sanitize, unsafe
 from .errors import FileProblem
 from .model import CONTENT, Book, Chapter, Member, content_digest
 from .policy import Status
@@ -526,6 +526,6 @@ def _home_page(ctx: _Context) -> Page:
             title = doc.meta.get("title") if isinstance(doc.meta.get("title"), str) else title
         except FileProblem:
             body = document.decode(raw)
-    if sanitize.unsafe_constructs(body):
+    if unsafe.unsafe_constructs(body):
         body = "The home page holds unsafe content; see `bok check`.\n"
     return Page("index.md", title, "\n" + body)
