@@ -9,7 +9,7 @@ the page once with Python-Markdown.
 
 Its cost is linear in the page: every pattern here is a bounded or non-backtracking scan
 (one pass per pattern, no nested unbounded quantifiers), and the renders that confirm
-suspected code are capped (:data:`MAX_CONFIRM_RENDERS`). Python-Markdown's own cost is bounded
+suspected code have a budget (:data:`CONFIRM_BUDGET`). Python-Markdown's own cost is bounded
 before this runs, by :mod:`bok.limits`.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -35,7 +36,8 @@ __all__ = [
     "unsafe_text",
 ]
 
-_TAG_LIKE = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,60}>?")
+# "<", optional spaces and "/", a name: one way to match each, so each "<" costs its own run.
+_TAG_LIKE = re.compile(r"<\s*(?:/\s*)?[A-Za-z!?][^<>]{0,60}>?")
 
 
 def unsafe_text(text: str) -> list[str]:
@@ -156,7 +158,10 @@ def _code_spans(line: str) -> list[tuple[int, int]]:
     i = 0
     while i < len(runs):
         start, end = runs[i]
-        backslashes = len(line[:start]) - len(line[:start].rstrip("\\"))
+        escape = start  # the backslashes right before this run (each is counted once)
+        while escape > 0 and line[escape - 1] == "\\":
+            escape -= 1
+        backslashes = start - escape
         same = by_length[end - start]
         k = bisect.bisect_right(same, i)
         if backslashes % 2 or k == len(same):
@@ -229,13 +234,18 @@ def _scan(text: str) -> list[_Hit]:
         attributes(m.group(0), m.start(0))
 
     for pattern in (_LINK_DEST, _REF_DEF):
-        for m in pattern.finditer(text):
-            value = text[m.end() : m.end() + 4096].split("\n", 1)[0]
-            if ":" not in value and "&" not in value:
+        starts = [m.end() for m in pattern.finditer(text)]
+        # A destination is read up to the line's end, at most 4096 characters, and never into
+        # the next one: windows do not overlap, so "](" * n costs n, not 4096 n.
+        for start, following in itertools.pairwise([*starts, len(text)]):
+            stop = min(following, start + 4096)
+            newline = text.find("\n", start, stop)
+            stop = stop if newline < 0 else newline
+            if text.find(":", start, stop) < 0 and text.find("&", start, stop) < 0:
                 continue  # neither a scheme nor an entity that could spell one
-            s = _SCHEME_AT_START.match(_normalise_url(value))
+            s = _SCHEME_AT_START.match(_normalise_url(text[start:stop]))
             if s:
-                hits.append(_Hit(m.end(), f"{s.group(1).lower()}: URL"))
+                hits.append(_Hit(start, f"{s.group(1).lower()}: URL"))
     return sorted(set(hits), key=lambda h: (h.pos, h.desc))
 
 
@@ -274,13 +284,28 @@ class _RenderedScanner(HTMLParser):
 # Only these can make Markdown emit a tag, an attribute or a URL scheme the scan did not
 # see: raw HTML, attribute lists, character references and scheme-like words. A chapter with
 # none of them (most prose) skips the verifying render, which costs ~10 ms a chapter.
-_RENDER_NEEDED = re.compile(
-    r"<[A-Za-z/!?]|\{[^}\n]*[=#.][^}\n]*\}|&#?[A-Za-z0-9]+;|[A-Za-z]\s*:|__", re.ASCII)
+# Attribute lists are found by _has_attribute_list: as one regex, "{" then "=", "#" or "."
+# before "}" backtracks cubically ('{=' * n took 14 s at 4 KB).
+_RENDER_NEEDED = re.compile(r"<[A-Za-z/!?]|&#?[A-Za-z0-9]+;|[A-Za-z]\s*:|__", re.ASCII)
 _SCHEME_WORD = re.compile(r"(?i)(?:script|data|vbscript)\s*:")
+_ATTRIBUTE_MARK = re.compile(r"[=#.]")
+
+
+def _has_attribute_list(text: str) -> bool:
+    """Is there a ``{...}`` on one line, with ``=``, ``#`` or ``.`` inside, and no ``}``?
+
+    One pass: each piece before a ``}`` is searched from its first ``{`` on its last line.
+    """
+    pieces = text.split("}")
+    for piece in pieces[:-1]:
+        start = piece.find("{", piece.rfind("\n") + 1)
+        if start >= 0 and _ATTRIBUTE_MARK.search(piece, start + 1):
+            return True
+    return False
 
 
 def _needs_render(text: str, hits: Sequence[Any]) -> bool:
-    if hits:
+    if hits or _has_attribute_list(text):
         return True
     for match in _RENDER_NEEDED.finditer(text):
         token = match.group(0)
@@ -318,6 +343,12 @@ def _render_counts(
     return scanner.found
 
 
+#: Markdown characters the confirming renders may cost, at least: this, or CONFIRM_PAGES times
+#: the page, whichever is more. Each render is linear once bok.limits has passed the page.
+CONFIRM_BUDGET = 1024 * 1024
+CONFIRM_PAGES = 4
+
+
 def _defuse(text: str, hits: Sequence[_Hit]) -> str:
     chars = list(text)
     for hit in hits:
@@ -350,10 +381,12 @@ def unsafe_constructs(
 
     text = markdown_text
     hits = _scan(text)
-    code = _code_mask(text) if hits else []  # only hits need to know whether they are code
+    code = sorted(_code_mask(text)) if hits else []  # only hits need to know about code
+    code_starts = [start for start, _ in code]
 
-    def in_code(pos: int) -> bool:
-        return any(start <= pos < end for start, end in code)
+    def in_code(pos: int) -> bool:  # the ranges do not overlap: bisect, not a scan of them all
+        k = bisect.bisect_right(code_starts, pos) - 1
+        return k >= 0 and pos < code[k][1]
 
     reported = [h for h in hits if not in_code(h.pos)] + _title_breakouts(text)
     candidates = [h for h in hits if in_code(h.pos)]
@@ -378,8 +411,14 @@ def unsafe_constructs(
     # Things the heuristic took for code: confirm that they render as text, i.e. that
     # defusing them does not change what the rendered output contains. One render for all
     # of them first; halves of a group that changes the output are checked in turn (group
-    # testing), so a few live ones among many code examples cost few renders.
+    # testing), so a few live ones among many code examples cost few renders. The renders
+    # have a budget (a few times the page): past it, a group still in doubt is reported.
+    budget = [max(CONFIRM_BUDGET, CONFIRM_PAGES * len(text))]
+
     def live(group: list[_Hit]) -> list[_Hit]:
+        if budget[0] < len(text):
+            return group
+        budget[0] -= len(text)
         if _render_counts(_defuse(text, group), *options) == rendered:
             return []
         if len(group) == 1:
