@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import markdown as markdown_lib
 
-from . import document, history, policy, sanitize, unsafe
+from . import document, history, limits, policy, sanitize, unsafe
 from .errors import FileProblem
 from .model import CONTENT, Book, Chapter, Member, content_digest
 from .policy import Status
@@ -517,15 +517,17 @@ def _search_page() -> Page:
 
 def _home_page(ctx: _Context) -> Page:
     full = ctx.root / CONTENT / "index.md"
-    body, title = "", "Home"
+    body, title, refused = "", "Home", False
     if full.is_file() and not full.is_symlink():
         raw = full.read_bytes()
+        refused = len(raw) > ctx.book.policy.limits.chapter_kb * limits.KB  # file-too-large
+        raw = b"" if refused else raw
         try:
             doc = document.parse(raw)
             body = doc.body
             title = doc.meta.get("title") if isinstance(doc.meta.get("title"), str) else title
         except FileProblem:
             body = document.decode(raw)
-    if unsafe.unsafe_constructs(body):
-        body = "The home page holds unsafe content; see `bok check`.\n"
+    if refused or limits.markdown_problems(body) or unsafe.unsafe_constructs(body):
+        body = "The home page holds content that `bok check` refuses; see its findings.\n"
     return Page("index.md", title, "\n" + body)
