@@ -5,20 +5,23 @@ seconds or a few hundred megabytes. Sizes are checked before a file is decoded (
 in the policy, read from the base revision in a pull request, so a change cannot raise its
 own). Size alone is not enough: Python-Markdown, which renders every page, spends time
 quadratic (some shapes cubic) in what it is given -- 25 KB of ``[`` ran past 20 s, 25 KB of
-``# h`` lines took 13 s, 60 KB of ``<a `` took 33 s -- so :func:`markdown_problems` estimates
-its work in one linear pass and refuses a page above a budget, naming the line to change.
+``# h`` lines took 13 s, 60 KB of ``<a `` 33 s, 500 KB of ``~~~`` lines 58 s -- so
+:func:`markdown_problems` estimates its work in one linear pass and refuses a page above a
+budget, naming the line to change.
 
 The estimates follow Python-Markdown's own mechanisms (measured, see ``bench/hostile.py``):
 
 * blocks (text between blank lines) are re-split and re-searched by every block processor
   at every heading, rule, container or abbreviation line, and every inline match rebuilds
-  its text: a block costs its length times its lines, inline markers and (much more) such
+  its text: a block costs its length times its inline markers and (much more) its
   splitting lines;
 * a ``[`` (or the ``(`` of a link) is matched by scanning, character by character, to its
   closing bracket, or to the end of the block if there is none;
 * the HTML block parser (``md_in_html``) scans from each ``<tag``, ``<!`` or ``<?`` to its
   end, or to the end of the page if there is none, and starts over at the next ``<``;
-* the table of contents gives each heading a unique id by trying ``_1``, ``_2``... in turn.
+* the fenced-code preprocessor searches the whole page again after each fence;
+* footnote references look through the earlier ones; and every block, list item, heading or
+  other structure costs 0.1-0.3 ms, however short.
 
 The budgets sit far above any chapter written by a person (the largest chapter of bok's own
 handbook, 29 KB, uses less than 1 % of each) and far below what takes a second to render.
@@ -38,17 +41,24 @@ KB = 1024
 class Limits:
     """The policy's ``limits:``, in KB (1 KB = 1,024 bytes)."""
 
-    chapter_kb: int = 512  # a chapter, a domain page or the home page, front matter included
+    # A chapter, a domain page or the home page, front matter included. Python-Markdown costs
+    # up to 16 ms a KB on dense markup (nested list items: 8.3 s for 511 KB), so 128 KB keeps
+    # the worst page near 2 s; the largest chapter of bok's handbook is 29 KB.
+    chapter_kb: int = 128
     record_kb: int = 64  # a review record, its comments included
 
 
 #: Estimated work per page, in the units of the module docstring; each budget is about a
 #: second of rendering on a 2-core CI machine, where ordinary chapters use well under 1 %.
-BLOCK_WORK = 400_000_000
-BRACKET_WORK = 4_000_000
+BLOCK_WORK = 100_000_000
+BRACKET_WORK = 300_000
 HTML_WORK = 1_000_000
-#: Headings on one page (the table of contents' unique ids cost their square).
-MAX_HEADINGS = 1_000
+#: Fences times the page's length: the fenced-code preprocessor searches the page again after
+#: each fence (``~~~`` lines filling 500 KB took 58 s).
+FENCE_WORK = 100_000_000
+#: Blocks and structural lines (list items, headings, quotes, definitions, containers, fences,
+#: HTML block tags) on one page: each costs Python-Markdown 0.1-0.3 ms, however short it is.
+MAX_STRUCTURES = 3_000
 #: Block quotes nested on one line (``> > > ...``), each parsed recursively.
 MAX_QUOTE_DEPTH = 32
 #: Lists and containers nested by indentation: Python-Markdown recurses once per level and
@@ -63,13 +73,16 @@ SPLIT_WEIGHT = 64
 _FIX = "Split the page into smaller pages, or the long block with blank lines."
 _BLANK = re.compile(r"\n[ \t]*\n")
 _SPLITTER = re.compile(
-    r"^ {0,3}(?:#|[-=*_](?:[ \t]*[-=*_])*[ \t]*$|!!!|\?\?\?|===|\*\[)", re.MULTILINE)
-_HEADING = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-+[ \t]*$)", re.MULTILINE)
+    r"^[ \t]*(?:#|[-=*_](?:[ \t]*[-=*_])*[ \t]*$|!!!|\?\?\?|===|\*\[)", re.MULTILINE)
 _INLINE_MARKERS = "*_`[<&\\!~^="
 _QUOTES = re.compile(rf"^[ \t]*((?:>[ \t]*){{{MAX_QUOTE_DEPTH + 1},}})", re.MULTILINE)
 _NESTED = re.compile(
     rf"^(?:    |\t){{{MAX_NESTING + 1},}}(?:[-*+]|\d{{1,9}}[.)]|!!!|\?\?\?|===|>)", re.MULTILINE)
 _FOOTNOTE_REF = re.compile(r"\[\^")
+_STRUCTURE = re.compile(
+    r"^[ \t]*(?:>[ \t]*)*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|#|!!!|\?\?\?|===|:[ \t]|```|~~~|<[A-Za-z])"
+    r"|^[ \t]*(?:>[ \t]*)+$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})", re.MULTILINE)
 _HTML_OPEN = re.compile(r"<(?:[A-Za-z/]|!--|!\[|!|\?)")
 _HTML_CLOSERS = {"<!--": "-->", "<![": "]>"}
 _BRACKETS = re.compile(r"[\[\]()]")
@@ -98,11 +111,17 @@ def markdown_problems(text: str) -> list[FileProblem]:
         problem = check(text, line_of)
         if problem is not None:
             problems.append(problem)
-    headings = sum(1 for _ in _HEADING.finditer(text))
-    if headings > MAX_HEADINGS:
+    fences = sum(1 for _ in _FENCE.finditer(text))
+    if fences * len(text) > FENCE_WORK:
         problems.append(FileProblem(
-            "markdown-too-complex", f"{headings} headings are more than the {MAX_HEADINGS} a "
-            "page may have", None, _FIX))
+            "markdown-too-complex", f"{fences} code fences would take Markdown too long on a "
+            f"page of {len(text) // KB} KB", None, _FIX))
+    structures = (sum(1 for start, end in _blocks(text) if end > start)
+                  + sum(1 for _ in _STRUCTURE.finditer(text)))
+    if structures > MAX_STRUCTURES:
+        problems.append(FileProblem(
+            "markdown-too-complex", f"{structures} blocks, list items, headings, quotes and "
+            f"other structures are more than the {MAX_STRUCTURES} a page may have", None, _FIX))
     refs = sum(1 for _ in _FOOTNOTE_REF.finditer(text))
     if refs > MAX_FOOTNOTE_REFS:
         problems.append(FileProblem(
@@ -149,7 +168,7 @@ def _block_work(text: str, line_of: _LineOf) -> FileProblem | None:
             continue  # a short one-line block costs its length at most, whatever it holds
         markers = sum(block.count(c) for c in _INLINE_MARKERS)
         splitters = sum(1 for _ in _SPLITTER.finditer(block))
-        work = (end - start) * (lines + markers + SPLIT_WEIGHT * splitters)
+        work = (end - start) * (markers + SPLIT_WEIGHT * splitters)
         total += work
         if work > worst:
             worst, worst_start = work, start
@@ -159,7 +178,7 @@ def _block_work(text: str, line_of: _LineOf) -> FileProblem | None:
         "markdown-too-complex",
         f"its blocks would take Markdown too long to render ({_ratio(total, BLOCK_WORK)} the "
         "budget); the costliest starts here: a long run of lines without a blank line, "
-        "dense with headings, rules, list items or inline markup",
+        "dense with headings, rules, containers or inline markup",
         line_of(worst_start), _FIX)
 
 
