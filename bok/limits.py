@@ -59,6 +59,9 @@ FENCE_WORK = 100_000_000
 #: Blocks and structural lines (list items, headings, quotes, definitions, containers, fences,
 #: HTML block tags) on one page: each costs Python-Markdown 0.1-0.3 ms, however short it is.
 MAX_STRUCTURES = 3_000
+#: Inline markers (``*``, `````, ``[``, ``<``, ``&``...) on one page: each inline element costs
+#: Python-Markdown about 30 us (127 KB of `` `a` `` took 3-4 s); chapters hold 15-35 a KB.
+MAX_INLINE_MARKERS = 16_000
 #: Block quotes nested on one line (``> > > ...``), each parsed recursively.
 MAX_QUOTE_DEPTH = 32
 #: Lists and containers nested by indentation: Python-Markdown recurses once per level and
@@ -122,6 +125,11 @@ def markdown_problems(text: str) -> list[FileProblem]:
         problems.append(FileProblem(
             "markdown-too-complex", f"{structures} blocks, list items, headings, quotes and "
             f"other structures are more than the {MAX_STRUCTURES} a page may have", None, _FIX))
+    markers = sum(text.count(c) for c in _INLINE_MARKERS)
+    if markers > MAX_INLINE_MARKERS:
+        problems.append(FileProblem(
+            "markdown-too-complex", f"{markers} inline markers (* _ ` [ < & and others) are "
+            f"more than the {MAX_INLINE_MARKERS} a page may have", None, _FIX))
     refs = sum(1 for _ in _FOOTNOTE_REF.finditer(text))
     if refs > MAX_FOOTNOTE_REFS:
         problems.append(FileProblem(
