@@ -6,12 +6,14 @@ findings, and loading goes on with the rest of the book.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from . import document, paths, sanitize, schema, sshsig, strictyaml
+from . import document, limits, paths, schema, sshsig, strictyaml, unsafe
 from .errors import WARNING, FileProblem, Finding
+from .limits import Limits
 from .model import (
     CONTENT,
     MEMBERS_PATH,
@@ -272,7 +274,19 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
         _add(findings, POLICY_PATH, problems)
         _limit_days(overrides, lines, ("domains", domain), findings)
         domains[domain] = overrides
-    return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains)
+    sizes, problems = schema.LIMITS.validate(values.pop("limits") or {}, lines, ("limits",))
+    _add(findings, POLICY_PATH, problems)
+    return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains,
+                  limits=Limits(**sizes))
+
+
+def _too_large(path: str, data: bytes, limit_kb: int, what: str, key: str,
+               findings: list[Finding]) -> bool:
+    """Sizes are checked before a file is decoded, parsed or rendered."""
+    problem = limits.size_problem(len(data), limit_kb, what, key)
+    if problem is not None:
+        findings.append(problem.finding(path))
+    return problem is not None
 
 
 def _limit_days(values: dict, lines: dict, prefix: tuple, findings: list[Finding]) -> None:
@@ -289,8 +303,12 @@ def _limit_days(values: dict, lines: dict, prefix: tuple, findings: list[Finding
 
 def _parse_markdown(tree: Tree, path: str, book: Book, data: bytes | None = None
                     ) -> document.Document | None:
+    data = data if data is not None else tree.read(path) or b""
+    if _too_large(path, data, book.policy.limits.chapter_kb, "chapter", "chapter_kb",
+                  book.findings):
+        return None
     try:
-        return document.parse(data if data is not None else tree.read(path) or b"")
+        return document.parse(data)
     except FileProblem as problem:
         book.findings.append(problem.finding(path))
         return None
@@ -300,7 +318,7 @@ def _unsafe_text(path: str, values: dict, lines: dict, book: Book) -> bool:
     found = False
     for key in PLAIN_TEXT_FIELDS:
         if isinstance(values.get(key), str):
-            for description in sanitize.unsafe_text(values[key]):
+            for description in unsafe.unsafe_text(values[key]):
                 found = True
                 book.findings.append(Finding(
                     path, "unsafe-html", f"'{key}' contains {description}", lines.get((key,)),
@@ -312,7 +330,8 @@ def _load_home(tree: Tree, book: Book) -> None:
     """content/index.md may go without front matter; what it holds must still be safe."""
     path = f"{CONTENT}/index.md"
     data = tree.read(path)
-    if data is None:
+    if data is None or _too_large(path, data, book.policy.limits.chapter_kb, "chapter",
+                                  "chapter_kb", book.findings):
         return
     title, description = "Home", ""
     try:
@@ -334,14 +353,30 @@ def _load_home(tree: Tree, book: Book) -> None:
 
 
 def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
-    """Report scripts and active content in a page's Markdown; True if there were any."""
-    found = sanitize.unsafe_constructs(body)
+    """Report scripts and active content in a page's Markdown; True if there were any.
+
+    A page Markdown would take too long to render is reported instead, and not rendered.
+    """
+    costly = _costly_markdown(path, body, first_line, book.findings)
+    if costly:
+        return True
+    found = unsafe.unsafe_constructs(body)
     for line, description in found:
         book.findings.append(Finding(
             path, "unsafe-html", f"the page contains {description}",
             first_line + line - 1 if line else None,
             fix="Remove it; the site strips scripts and active content."))
     return bool(found)
+
+
+def _costly_markdown(path: str, body: str, first_line: int, findings: list[Finding]) -> bool:
+    problems = limits.markdown_problems(body)
+    for problem in problems:
+        finding = problem.finding(path)
+        if finding.line is not None:
+            finding = dataclasses.replace(finding, line=first_line + finding.line - 1)
+        findings.append(finding)
+    return bool(problems)
 
 
 def _load_domains(tree: Tree, entries: list[Entry], book: Book) -> None:
@@ -460,7 +495,7 @@ def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
                     path, "stray-file", "only review records (.md) belong in reviews/ folders",
                     severity=WARNING, fix="Move or delete the file."))
             continue
-        record = load_record(tree, path, book.findings)
+        record = load_record(tree, path, book.findings, book.policy.limits.record_kb)
         if record is None:
             continue
         if record.signed_for != record.chapter and tree.exists(record.signed_for):
@@ -472,14 +507,20 @@ def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
         book.records.append(record)
 
 
-def load_record(tree: Source, path: str, findings: list[Finding]) -> Record | None:
+def load_record(tree: Source, path: str, findings: list[Finding],
+                limit_kb: int = Limits.record_kb) -> Record | None:
     """Load one review record and check where it points; None if it is unusable."""
     doc = None
+    data = tree.read(path) or b""
+    if _too_large(path, data, limit_kb, "review record", "record_kb", findings):
+        return None
     try:
-        doc = document.parse(tree.read(path) or b"")
+        doc = document.parse(data)
     except FileProblem as problem:
         findings.append(problem.finding(path))
         return None
+    if _costly_markdown(path, doc.body, doc.body_line, findings):
+        return None  # its comments are rendered on the chapter's page
     values, problems = schema.RECORD.validate(doc.meta, doc.lines)
     if _add(findings, path, problems):
         return None

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import Finding
+from .limits import Limits
 
 CONTENT = "content"
 REVIEWS = "reviews"
@@ -70,6 +71,7 @@ class Policy:
     registry_signoffs: int = 1
     chapter_types: tuple[str, ...] = ("practice", "lesson", "standard", "case", "reference")
     domains: dict[str, dict] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def rules_for(self, domain: str) -> Rules:
         """The book-wide rules with the domain's overrides applied."""

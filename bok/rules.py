@@ -28,6 +28,8 @@ RULES: dict[str, str] = {
     "yaml-too-deep": "YAML nested deeper than the limit",
     "yaml-too-large": "a YAML file larger than the limit",
     "duplicate-key": "a key given twice",
+    "file-too-large": "a page or a record larger than the policy's limit for it",
+    "markdown-too-complex": "a page whose Markdown would take too long to render",
     # keys and values
     "schema": "a key has a value of the wrong kind",
     "unknown-key": "a key bok does not know (a typo?)",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import FileProblem
+from .limits import Limits
 
 IDENTIFIER = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -285,6 +286,14 @@ POLICY = Schema("reviews/policy.yml", {
     "chapter_types": Option(ListOf(Identifier("a chapter type"), non_empty=True),
                             default=CHAPTER_TYPES, help="the chapter types this book uses"),
     "domains": Option(Nested(), default=None, help="per-domain overrides"),
+    "limits": Option(Nested(), default=None, help="the largest file bok reads, in KB"),
+})
+
+LIMITS = Schema("limits", {
+    "chapter_kb": Option(Integer(1), default=Limits.chapter_kb,
+                         help="the largest chapter, domain page or home page, in KB"),
+    "record_kb": Option(Integer(1), default=Limits.record_kb,
+                        help="the largest review record, in KB"),
 })
 
 RECORD = Schema("review record", {
@@ -315,6 +324,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "type": "object", "description": POLICY.options["domains"].help,
         "propertyNames": {"pattern": IDENTIFIER.pattern},
         "additionalProperties": DOMAIN_POLICY.json_schema()}
+    policy["properties"]["limits"] = {**LIMITS.json_schema(),
+                                      "description": POLICY.options["limits"].help}
     members = {
         "type": "object",
         "properties": {"members": {

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import document, sanitize, strictyaml
+from . import document, strictyaml, unsafe
 from .errors import FileProblem, Finding
 from .model import CONTENT, SITE_CONFIG, content_digest
 from .trees import FILE, LINK
@@ -239,7 +239,7 @@ class _Checker:
                 self.link(("extra", "alternate", index, "link"), item["link"])
         self.nav(data.get("nav"), ("nav",))
         if isinstance(data.get("copyright"), str):
-            for _line, description in sanitize.unsafe_constructs(data["copyright"]):
+            for _line, description in unsafe.unsafe_constructs(data["copyright"]):
                 self.findings.append(Finding(
                     SITE_CONFIG, "unsafe-url", f"'copyright' contains {description}",
                     self.line("copyright"), fix="Write the notice as text and https:// links."))

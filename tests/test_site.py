@@ -371,7 +371,7 @@ def _assert_inert(html: str, content_only: bool = True) -> None:
 
 def test_no_script_reaches_a_reader_even_if_the_check_missed_it(book, monkeypatch):
     """Defence in depth: pretend bok check missed every vector; the build still strips them."""
-    monkeypatch.setattr("bok.sanitize.unsafe_constructs", lambda text: [])
+    monkeypatch.setattr("bok.unsafe.unsafe_constructs", lambda text: [])
     book.chapter(ABS, title="Vectors", body=VECTORS)
     book.endorse_fully(ABS)
     book.commit("vectors")
