@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from . import document, limits, paths, schema, sshsig, strictyaml, unsafe
+from . import document, limits, paths, render, schema, sshsig, strictyaml, unsafe
 from .errors import WARNING, FileProblem, Finding
 from .limits import Limits
 from .model import (
@@ -37,6 +37,7 @@ from .model import (
     reviewed_path,
 )
 from .policy import MAX_REVALIDATE_DAYS
+from .siteconfig import load_site_config
 from .trees import FILE, LINK, Entry
 
 PLAIN_TEXT_FIELDS = ("title", "summary", "description")
@@ -68,6 +69,7 @@ def load_book(tree: Tree, trust: Tree | None = None, only: Collection[str] | Non
     rules_tree = trust or tree
     book.registry = load_registry(rules_tree, book.findings if trust is None else [])
     book.policy = load_policy(rules_tree, book.findings if trust is None else [])
+    book.extensions = _extensions(rules_tree)
     registry, policy = book.registry, book.policy
     for path in REGISTRY_FILES:
         data = tree.read(path)
@@ -103,6 +105,14 @@ def rules_problems(book: Book) -> list[Finding]:
     """
     return [f for f in book.findings if f.is_error and f.path in REGISTRY_FILES
             and f.rule != "unknown-domain"]
+
+
+def _extensions(tree: Tree) -> render.Extensions:
+    """The Markdown extensions of the book's mkdocs.yml, to scan pages as the site renders
+    them (its problems are reported by ``bok check`` with the site configuration)."""
+    config, _problems = load_site_config(tree)
+    return render.Extensions.from_config(config.data.get("markdown_extensions")
+                                         if config is not None else None)
 
 
 def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:
@@ -360,7 +370,10 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
     costly = _costly_markdown(path, body, first_line, book.findings)
     if costly:
         return True
-    found = unsafe.unsafe_constructs(body)
+    rendering = book.extensions
+    found = unsafe.unsafe_constructs(
+        body, extensions=rendering.names if rendering else None,
+        extension_configs=rendering.configs if rendering else None)
     for line, description in found:
         book.findings.append(Finding(
             path, "unsafe-html", f"the page contains {description}",

@@ -225,6 +225,9 @@ class Book:
     invalid_chapters: set[str] = field(default_factory=set)
     file_digests: dict[str, str] = field(default_factory=dict)  # registry files' digests
     home: Home | None = None
+    #: the Markdown extensions of mkdocs.yml (bok.render.Extensions): the scan of
+    #: ``bok check`` renders pages as the site does; None until a loader sets it
+    extensions: Any = None
 
     def records_for(self, path: str) -> list[Record]:
         """The records that review ``path`` (a chapter or a registry file)."""

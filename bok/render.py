@@ -53,6 +53,40 @@ class Rendered:
     unpublished: list[str] = field(default_factory=list)
 
 
+#: What MkDocs adds to every book's list (``markdown_extensions``'s builtins).
+MKDOCS_BUILTINS = ("toc", "tables", "fenced_code")
+
+
+@dataclass(frozen=True)
+class Extensions:
+    """The Markdown extensions a book's pages are rendered with: mkdocs.yml's
+    ``markdown_extensions``, as MkDocs reads them, for ``bok check``'s scan and the site."""
+
+    names: tuple[str, ...] = MKDOCS_BUILTINS
+    configs: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, value: Any) -> Extensions:
+        """From the ``markdown_extensions`` value of mkdocs.yml (names, or one-key mappings
+        of a name to its options); what bok refuses to render with is left out."""
+        names: list[str] = list(MKDOCS_BUILTINS)
+        configs: dict[str, Any] = {}
+        for item in value if isinstance(value, list) else []:
+            if isinstance(item, str):
+                name, options = item, None
+            elif isinstance(item, dict) and len(item) == 1:
+                name, options = next(iter(item.items()))
+            else:
+                continue
+            if not isinstance(name, str) or name in REFUSED_EXTENSIONS:
+                continue
+            if name not in names:
+                names.append(name)
+            if isinstance(options, dict):
+                configs[name] = options
+        return cls(tuple(names), configs)
+
+
 def refused(extensions: Sequence[Any]) -> list[tuple[str, str]]:
     """The extensions of ``extensions`` bok will not render with, and why."""
     names = [e if isinstance(e, str) else type(e).__module__ for e in extensions]

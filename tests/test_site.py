@@ -371,7 +371,7 @@ def _assert_inert(html: str, content_only: bool = True) -> None:
 
 def test_no_script_reaches_a_reader_even_if_the_check_missed_it(book, monkeypatch):
     """Defence in depth: pretend bok check missed every vector; the build still strips them."""
-    monkeypatch.setattr("bok.unsafe.unsafe_constructs", lambda text: [])
+    monkeypatch.setattr("bok.unsafe.unsafe_constructs", lambda text, **options: [])
     book.chapter(ABS, title="Vectors", body=VECTORS)
     book.endorse_fully(ABS)
     book.commit("vectors")
@@ -498,3 +498,16 @@ def test_serve_reports_a_busy_port_in_one_line(book):
     assert result.exit_code == 1, result.output
     assert f"cannot serve on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_scans_with_the_books_own_extensions(book):
+    """One list of Markdown extensions: bok check renders a page as the site does. With
+    pymdownx.tabbed in mkdocs.yml a tab's content is Markdown, so a script inside it is found;
+    a book without the extension renders the same text as a plain paragraph."""
+    body = '=== "Tab"\n\n    <img src=x onerror=alert(1)>\n'
+    book.chapter(ABS, title="Tabs", body=body)
+    book.commit("a tab")
+    tabbed = MKDOCS + "markdown_extensions:\n  - pymdownx.tabbed:\n      alternate_style: true\n"
+    book.write("mkdocs.yml", tabbed)
+    data = book.check_json()
+    assert [f for f in data["findings"] if f["rule"] == "unsafe-html"], data["findings"]
