@@ -561,12 +561,15 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     domain = book.domains[domain_id]
     src = f"{domain_id}/index.md"
     body = domain.body.strip("\n")
-    # the domain's own text may open with its title; then it is not written twice
-    parts = [] if body.startswith("# ") else [f"# {text(domain.title)}\n\n"]
+    # the domain's own text may open with its title; then it is not written twice, and the
+    # description still follows the title
+    heading, _, rest = body.partition("\n") if body.startswith("# ") else (
+        f"# {text(domain.title)}", "", body)
+    parts = [heading + "\n\n"]
     if domain.description:
         parts.append(f"{text(domain.description)}\n\n")
-    if body:
-        parts.append(body + "\n\n")
+    if rest.strip():
+        parts.append(rest.strip("\n") + "\n\n")
     experts = [m.id for m in book.registry.experts_of(domain_id)]
     stewards = [m.id for m in book.registry.stewards()]
     parts.append(f"**Experts** {_people(ctx, experts, src) or 'none yet'}\n\n")
@@ -575,9 +578,11 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     for page_src in _reading_order(ctx, domain, plan):
         path = f"{CONTENT}/{page_src}"
         state = ctx.statuses[path].state
+        shown = plan.pages[page_src]
+        about = f"  \n  {text(shown.description)}" if shown.description else ""  # a line break
         by_type[book.chapters[path].type].append(
-            f"- {link(page_src, src, plan.pages[page_src].title)} · "
-            f"{text(_STATE_WORDS.get(state, state))}")
+            f"- {link(page_src, src, shown.title)} · "
+            f"{text(_STATE_WORDS.get(state, state))}{about}")
     for chapter_type in book.policy.chapter_types:
         if by_type.get(chapter_type):
             parts.append(f"## {text(chapter_type.capitalize())}\n\n"

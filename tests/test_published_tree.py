@@ -276,3 +276,16 @@ def test_build_says_what_it_published_and_left_out(book):
     assert result.exit_code == 0, result.output
     assert ("built the site into site/: 1 chapter published; left out: 1 awaiting endorsement, "
             "1 draft") in result.output
+
+
+def test_a_domain_page_has_one_title_then_its_description_and_each_chapter_s_summary(book):
+    book.write("content/brakes/index.md", "---\ntitle: Brakes\ndescription: Stopping safely.\n"
+               "---\n# Brakes\n\nWhat the workshop knows about brakes.\n")
+    book.chapter(ABS, title="ABS", extra="summary: Bleed an ABS unit valve by valve.\n")
+    book.endorse_fully(ABS)
+    book.commit("a domain page that opens with its title")
+    domain = article(page(build(book), "brakes"))
+    assert len(re.findall(r"<h1", domain)) == 1
+    assert (domain.index("<h1") < domain.index("Stopping safely.")
+            < domain.index("What the workshop knows"))
+    assert re.search(r"ABS</a> · endorsed<br ?/?>\s*Bleed an ABS unit valve by valve\.", domain)
