@@ -4,8 +4,8 @@
   loads), plan the site (:mod:`bok.site`), render and stage it (:mod:`bok.stage`) into the
   ``docs_dir`` (``.bok/stage/``), and give MkDocs the navigation bok decided. Material's own
   search is switched off; bok's search script and stylesheet (staged files) are loaded instead.
-* ``on_files``: keep only the files this staging wrote (nothing else of the repository is ever
-  in the site); start Pagefind.
+* ``on_files``: keep only the files this staging wrote and the theme's own assets (nothing
+  else of the repository is ever in the site); start Pagefind.
 * ``on_page_markdown`` / ``on_page_content``: a staged page's content is finished HTML, so
   MkDocs renders nothing: the page gets bok's HTML, title, description, tags and table of
   contents, all escaped or sanitized by bok. Each chapter page then goes to Pagefind, which
@@ -132,9 +132,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def on_files(self, files: Files, config) -> Files:
         assert self.staged is not None
+        theme_dirs = {os.path.realpath(folder) for folder in config.theme.dirs}
         for file in list(files):
-            if file.src_uri not in self.staged.files:
-                files.remove(file)  # only what this staging wrote is published
+            # only what this staging wrote is published, with the theme's own assets
+            if file.src_uri not in self.staged.files and (
+                    file.src_dir is None or os.path.realpath(file.src_dir) not in theme_dirs):
+                files.remove(file)
         self._stop_search()
         try:
             self.search = publish.SearchIndex()

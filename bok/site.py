@@ -42,6 +42,9 @@ MEMBERS_DIR = "members"
 TAGS_PAGE = "tags.md"
 SEARCH_PAGE = "search.md"
 RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind")
+#: The pages the navigation leaves out (it holds the home page, domains and chapters, so it
+#: does not grow with the registry), linked at the end of every other page instead.
+SITE_LINKS = ((f"{MEMBERS_DIR}/index.md", "Members"), (SEARCH_PAGE, "Search"), (TAGS_PAGE, "Tags"))
 #: Ids of the headings bok adds to a chapter page, with their titles (for the table of contents).
 REVIEW_NOTES = ("review-notes", "Review notes")
 REVISION_HISTORY = ("revision-history", "Revision history")
@@ -117,6 +120,11 @@ def _member_name(book: Book, member_id: str) -> str:
 
 def _date(value: dt.date | dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "-"
+
+
+def _date_html(value: dt.date | dt.datetime | None) -> str:
+    """A date in a page's HTML: one value, which the stylesheet never breaks at its hyphens."""
+    return f'<span class="bok-date">{_date(value)}</span>'
 
 
 @dataclass
@@ -360,6 +368,17 @@ def _a(resolve: Resolve, target: str, label_html: str) -> str:
     return f'<a href="{esc(href)}">{label_html}</a>' if href is not None else label_html
 
 
+def site_links(src: str, resolve: Resolve) -> str:
+    """The line at the end of page ``src`` that leads to the pages of :data:`SITE_LINKS` the
+    site has (the tags index only with the tags plugin), other than ``src`` itself."""
+    links = [_a(resolve, target, esc(label)) for target, label in SITE_LINKS
+             if target != src and resolve(target) is not None]
+    if not links:
+        return ""
+    return ('<nav class="bok-site-links" aria-label="More of this book" '
+            f'data-pagefind-ignore="all">\n<p>{" · ".join(links)}</p>\n</nav>\n')
+
+
 def _person(view: ChapterView, resolve: Resolve, member_id: str, search: str = "") -> str:
     name = esc(_member_name(view.ctx.book, member_id))
     if search:
@@ -380,18 +399,16 @@ def _attribution(view: ChapterView, resolve: Resolve) -> str:
     if status.endorsements:
         endorsers = ", ".join(
             f"{_person(view, resolve, v.record.member)} "
-            f'({_date(v.record.date)}, <a href="#{REVIEW_NOTES[0]}">notes</a>)'
+            f'({_date_html(v.record.date)}, <a href="#{REVIEW_NOTES[0]}">notes</a>)'
             for v in sorted(status.endorsements, key=lambda v: v.record.member))
         lines.append(f"<p><strong>Endorsed by</strong> {endorsers}</p>")
     domain_name = f'<span data-pagefind-filter="domain">{esc(domain.title)}</span>'
     facts = [f"<strong>Domain</strong> {_a(resolve, f'{chapter.domain}/index.md', domain_name)}",
              f'<strong>Type</strong> <span data-pagefind-filter="type">{esc(chapter.type)}</span>']
     if status.endorsed_on:
-        facts.append(f'<strong>Endorsed on</strong> <span class="bok-date">'
-                     f"{_date(status.endorsed_on)}</span>")
+        facts.append(f"<strong>Endorsed on</strong> {_date_html(status.endorsed_on)}")
     if status.revalidate_on:
-        facts.append(f'<strong>Re-validate by</strong> <span class="bok-date">'
-                     f"{_date(status.revalidate_on)}</span>")
+        facts.append(f"<strong>Re-validate by</strong> {_date_html(status.revalidate_on)}")
     if chapter.tags and not view.ctx.theme_tags:
         facts.append("<strong>Tags</strong> " + ", ".join(esc(t) for t in chapter.tags))
     lines += ["<p>" + " · ".join(facts) + "</p>", "</div>", ""]
@@ -446,7 +463,7 @@ def _review_notes(view: ChapterView, resolve: Resolve, permalink: str | None) ->
         verb = "endorsed" if record.verdict == "endorse" else "objected"
         current = "" if record.digest == view.chapter.digest else " (an earlier revision)"
         who = _person(view, resolve, record.member)
-        out.append(f"<p><strong>{who}</strong> {verb} on {_date(record.date)}{current}:</p>\n"
+        out.append(f"<p><strong>{who}</strong> {verb} on {_date_html(record.date)}{current}:</p>\n"
                    f"<blockquote>\n{comments_html(record.comments)}\n</blockquote>\n")
     out.append("</section>\n")
     return "".join(out)
@@ -524,8 +541,8 @@ def _history_section(view: ChapterView, permalink: str | None) -> str:
             if earlier is not None and revision.commit == earlier.revision.commit:
                 mark = "✓ endorsed, shown"
             out.append(f'<tr><td class="bok-date">{_date(revision.date)}</td>'
-                       f"<td>{esc(author)}</td><td>{esc(revision.subject)}</td><td>{commit}</td><td>{mark}</td>"
-                       "</tr>\n")
+                       f'<td>{esc(author)}</td><td class="bok-subject">{esc(revision.subject)}</td>'
+                       f"<td>{commit}</td><td>{mark}</td></tr>\n")
         out.append("</tbody>\n</table></div>\n")
     out.append("</section>\n")
     return "".join(out)
@@ -553,12 +570,15 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     domain = book.domains[domain_id]
     src = f"{domain_id}/index.md"
     body = domain.body.strip("\n")
-    # the domain's own text may open with its title; then it is not written twice
-    parts = [] if body.startswith("# ") else [f"# {text(domain.title)}\n\n"]
+    # the domain's own text may open with its title; then it is not written twice, and the
+    # description still follows the title
+    heading, _, rest = body.partition("\n") if body.startswith("# ") else (
+        f"# {text(domain.title)}", "", body)
+    parts = [heading + "\n\n"]
     if domain.description:
         parts.append(f"{text(domain.description)}\n\n")
-    if body:
-        parts.append(body + "\n\n")
+    if rest.strip():
+        parts.append(rest.strip("\n") + "\n\n")
     experts = [m.id for m in book.registry.experts_of(domain_id)]
     stewards = [m.id for m in book.registry.stewards()]
     parts.append(f"**Experts** {_people(ctx, experts, src) or 'none yet'}\n\n")
@@ -567,9 +587,11 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     for page_src in _reading_order(ctx, domain, plan):
         path = f"{CONTENT}/{page_src}"
         state = ctx.statuses[path].state
+        shown = plan.pages[page_src]
+        about = f"  \n  {text(shown.description)}" if shown.description else ""  # a line break
         by_type[book.chapters[path].type].append(
-            f"- {link(page_src, src, plan.pages[page_src].title)} · "
-            f"{text(_STATE_WORDS.get(state, state))}")
+            f"- {link(page_src, src, shown.title)} · "
+            f"{text(_STATE_WORDS.get(state, state))}{about}")
     for chapter_type in book.policy.chapter_types:
         if by_type.get(chapter_type):
             parts.append(f"## {text(chapter_type.capitalize())}\n\n"
@@ -638,7 +660,8 @@ def _home_page(ctx: _Context, plan: SitePlan) -> Page:
         rows.append(f"- {link(f'{nav.id}/index.md', src, domain.title)}{about} "
                     f"({count} chapter{'s' * (count != 1)})")
     parts.append("## Domains\n\n" + ("\n".join(rows) if rows else "No domain yet.") + "\n\n")
+    tags = f" Browse them by {link(TAGS_PAGE, src, 'tag')}." if ctx.theme_tags else ""
     parts.append(f"The {link(f'{MEMBERS_DIR}/index.md', src, 'members')} write and endorse "
-                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters.\n")
+                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters.{tags}\n")
     return Page(src, home.title if home else "Home", "".join(parts),
                 home.description if home else "")

@@ -102,6 +102,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
         else:
             body = out.html + (SEARCH_MOUNT if src == site.SEARCH_PAGE else "")
             headings = out.headings
+        if src != "index.md":  # the home page's own text links them
+            body += site.site_links(src, resolve)
         pages[src] = StagedPage(src, url, planned.title, planned.description, planned.tags,
                                 body, headings=headings, chapter=planned.chapter)
     if tags_page:

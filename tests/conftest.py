@@ -149,7 +149,11 @@ class BookRepo:
 @pytest.fixture
 def repo(tmp_path: Path, keys) -> BookRepo:
     """A valid book: members, policy defaults, domains brakes and engines, one git commit."""
-    root = tmp_path / "book"
+    return make_repo(tmp_path / "book", keys)
+
+
+def make_repo(root: Path, keys: dict[str, Path]) -> BookRepo:
+    """The book of the ``repo`` fixture, in ``root`` (for fixtures of a wider scope)."""
     root.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     book = BookRepo(root, keys)

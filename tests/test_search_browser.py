@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -134,6 +135,15 @@ def _search(page, query: str):
 
 
 def _result_titles(page) -> list[str]:
+    """The titles of the results the message counts (each result loads its own fragment after
+    the message is shown, so wait for them)."""
+    from playwright.sync_api import expect
+
+    found = re.match(r"(\d+) results? for", page.locator(".pagefind-ui__message").inner_text())
+    if found:
+        expect(page.locator(RESULT_LINKS)).to_have_count(int(found.group(1)), timeout=TIMEOUT_MS)
+        expect(page.locator(RESULT_LINKS).filter(has_text=re.compile(r"\S"))).to_have_count(
+            int(found.group(1)), timeout=TIMEOUT_MS)
     return [t.strip() for t in
             page.locator(RESULT_LINKS).all_inner_texts()]
 

@@ -141,7 +141,7 @@ def test_history_follows_renames(book):
     assert "2026-01-05" in html and not (book.root / "site/brakes/abs").exists()
 
 
-_ROW = re.compile(r"<tr><td[^>]*>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>.*?</td>"
+_ROW = re.compile(r"<tr><td[^>]*>[^<]*</td><td>[^<]*</td><td[^>]*>([^<]*)</td><td>.*?</td>"
                   r"<td>([^<]*)</td></tr>")
 
 

@@ -2,7 +2,8 @@
  *
  * Loaded on every page (mkdocs.yml's extra_javascript, added by the bok plugin):
  * - puts a search box in the header, which opens the search page with the query (?q=...),
- *   and focuses it on "/" as Material's own search box would be;
+ *   and focuses it on "/" as Material's own search box would be; on a narrow screen the box
+ *   is an icon that opens the search page (bok.css), so the site name keeps its room;
  * - on the search page, loads Pagefind's UI and index (pagefind/, written by `bok build`)
  *   and mounts it, with filters for domain, type, author and state.
  * Pagefind fetches only the index chunks a query needs, so the first search of a big book
@@ -16,6 +17,10 @@
   var root = new URL("../../", script.src); /* this file is <site>/assets/bok/search.js */
   var searchUrl = new URL(SEARCH_PAGE, root);
   var bundle = new URL("pagefind/", root);
+  var MAGNIFY = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" aria-hidden="true">' +
+    '<path d="M9.5 3A6.5 6.5 0 0 1 16 9.5c0 1.61-.59 3.09-1.56 4.23l.27.27h.79l5 5-1.5 1.5-5-5v' +
+    '-.79l-.27-.27A6.52 6.52 0 0 1 9.5 16 6.5 6.5 0 0 1 3 9.5 6.5 6.5 0 0 1 9.5 3m0 2C7 5 5 7 5 ' +
+    '9.5S7 14 9.5 14 14 12 14 9.5 12 5 9.5 5"/></svg>'; /* Material's search icon */
 
   function headerBox() {
     var header = document.querySelector(".md-header__inner");
@@ -34,6 +39,14 @@
     input.setAttribute("aria-label", "Search");
     input.autocomplete = "off";
     form.appendChild(input);
+    /* On a narrow screen (bok.css) the box would squeeze the site name: an icon instead. */
+    var button = document.createElement("a");
+    button.className = "md-header__button md-icon bok-header-search__button";
+    button.href = searchUrl.href;
+    button.title = "Search";
+    button.setAttribute("aria-label", "Search");
+    button.innerHTML = MAGNIFY;
+    form.appendChild(button);
     header.insertBefore(form, header.querySelector(".md-header__source"));
   }
 
@@ -47,10 +60,10 @@
     if (editing(document.activeElement)) return;
     var box = document.querySelector(".pagefind-ui__search-input") ||
       document.querySelector(".bok-header-search__input");
-    if (box) {
-      event.preventDefault();
-      box.focus();
-    }
+    if (!box) return;
+    event.preventDefault();
+    if (box.getClientRects().length) box.focus();
+    else window.location.href = searchUrl.href; /* a narrow screen shows an icon, not the box */
   });
 
   function note(mount, message) {
