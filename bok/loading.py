@@ -260,11 +260,34 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
         findings.append(Finding(POLICY_PATH, "schema", "'domains' must be a mapping of domain ids",
                                 lines.get(("domains",)), fix="Write 'domains:' then 'id: {...}'."))
         raw_domains = {}
+    chapter_types = values["chapter_types"] or schema.CHAPTER_TYPES
     for domain, raw in raw_domains.items():
         overrides, problems = schema.DOMAIN_POLICY.validate(raw, lines, ("domains", domain))
         _add(findings, POLICY_PATH, problems)
+        overrides["types"] = _type_overrides(overrides["types"], lines, ("domains", domain),
+                                             chapter_types, findings)
         domains[domain] = overrides
-    return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains)
+    types = _type_overrides(values.pop("types"), lines, (), chapter_types, findings)
+    return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains,
+                  types=types)
+
+
+def _type_overrides(raw: dict | None, lines: dict[tuple, int], prefix: tuple,
+                    chapter_types: tuple[str, ...], findings: list[Finding]) -> dict[str, dict]:
+    """``types:`` of the policy or of a domain: per chapter type overrides, by type id."""
+    found: dict[str, dict] = {}
+    for chapter_type, entry in (raw or {}).items():
+        where = (*prefix, "types", chapter_type)
+        if chapter_type not in chapter_types:
+            findings.append(Finding(
+                POLICY_PATH, "unknown-type", f"the policy overrides type '{chapter_type}', "
+                "which is not one of its chapter_types", lines.get(where),
+                fix=f"Use one of: {', '.join(chapter_types)}."))
+            continue
+        overrides, problems = schema.TYPE_POLICY.validate(entry, lines, where)
+        _add(findings, POLICY_PATH, problems)
+        found[chapter_type] = overrides
+    return found
 
 
 def _parse_markdown(tree: Tree, path: str, book: Book, data: bytes | None = None
