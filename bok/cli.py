@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -87,16 +88,24 @@ def check(ctx: Context, base: str | None, fmt: str, strict: bool) -> None:
         click.echo(report.as_json(result))
     elif fmt == "github":
         click.echo(report.github_annotations(result))
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
+
+        def summary() -> str:
             from .revisions import endorsed_commits
             endorsed = endorsed_commits(ctx.root, result.book, result.statuses,
                                         result.verifications, clock.today())
-            with open(summary, "a", encoding="utf-8") as out:
-                out.write(report.github_summary(result, endorsed, _compare_url()))
+            return report.github_summary(result, endorsed, _compare_url())
+        _step_summary(summary)
     else:
         click.echo(report.check_text(result))
     sys.exit(0 if result.ok else 1)
+
+
+def _step_summary(make: Callable[[], str]) -> None:
+    """In GitHub Actions (GITHUB_STEP_SUMMARY set): append the Markdown ``make`` returns."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(make())
 
 
 def _compare_url() -> str | None:
@@ -138,9 +147,12 @@ def _book_health(root: Path):
     if not (root / "content").is_dir() and not (root / "reviews").is_dir():
         raise BokError(f"{root} is not a book: no content/ or reviews/ folder "
                        "(start one with 'bok init', or pass -C DIR)")
+    from concurrent.futures import ThreadPoolExecutor
     today = clock.today()
-    hist = history.read_history(root)
-    book = load_book(WorkTree(root))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Git reads while Python loads (as a build)
+        reading = pool.submit(history.read_history, root)
+        book = load_book(WorkTree(root))
+        hist = reading.result()
     for finding in rules_problems(book)[:1]:
         raise BokError(f"{finding} (the health of the book is judged by these rules)")
     statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(root, hist))
@@ -182,10 +194,7 @@ def health(ctx: Context, domain: str | None, fmt: str) -> None:
         click.echo(report.health_json(found))
     elif fmt == "github":
         click.echo(report.health_annotations(found))
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as out:
-                out.write(report.health_markdown(found))
+        _step_summary(lambda: report.health_markdown(found))
     else:
         click.echo(report.health_text(found))
 
