@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -90,13 +91,33 @@ def check(ctx: Context, base: str | None, fmt: str, strict: bool) -> None:
         click.echo(report.as_json(result))
     elif fmt == "github":
         click.echo(report.github_annotations(result))
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as out:
-                out.write(report.github_summary(result))
+
+        def summary() -> str:
+            from .revisions import endorsed_commits
+            endorsed = endorsed_commits(ctx.root, result.book, result.statuses,
+                                        result.verifications, clock.today())
+            return report.github_summary(result, endorsed, _compare_url())
+        _step_summary(summary)
     else:
         click.echo(report.check_text(result))
     sys.exit(0 if result.ok else 1)
+
+
+def _step_summary(make: Callable[[], str]) -> None:
+    """In GitHub Actions (GITHUB_STEP_SUMMARY set): append the Markdown ``make`` returns."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(make())
+
+
+def _compare_url() -> str | None:
+    """In GitHub Actions: the compare view from an endorsed commit to the commit checked."""
+    server, repository, head = (os.environ.get(k) for k in (
+        "GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+    if not (server and repository and head):
+        return None
+    return f"{server.rstrip('/')}/{repository}/compare/{{commit}}...{head}"
 
 
 @cli.command()
@@ -117,6 +138,143 @@ def status(ctx: Context, fmt: str) -> None:
     result = _run_check(ctx.root, None, False)
     click.echo(report.as_json(result) if fmt == "json" else report.status_text(result))
     sys.exit(0 if result.ok else 1)
+
+
+def _book_health(root: Path):
+    """The book, its statuses and its health, from one read of the Git history."""
+    from . import history
+    from .gate import evaluate_book
+    from .loading import load_book, rules_problems
+    from .revisions import book_health, earlier_endorsed
+    from .trees import WorkTree
+    if not (root / "content").is_dir() and not (root / "reviews").is_dir():
+        raise BokError(f"{root} is not a book: no content/ or reviews/ folder "
+                       "(start one with 'bok init', or pass -C DIR)")
+    from concurrent.futures import ThreadPoolExecutor
+    today = clock.today()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Git reads while Python loads (as a build)
+        reading = pool.submit(history.read_history, root)
+        book = load_book(WorkTree(root))
+        hist = reading.result()
+    for finding in rules_problems(book)[:1]:
+        raise BokError(f"{finding} (the health of the book is judged by these rules)")
+    statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(root, hist))
+    return book, statuses, verifications, hist, book_health(root, book, statuses,
+                                                            verifications, hist, today)
+
+
+@cli.command()
+@click.option("--domain", metavar="ID", help="Only this domain's chapters and people.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people, json for tools, github for workflow annotations and a "
+                   "run summary.")
+@pass_ctx
+def health(ctx: Context, domain: str | None, fmt: str) -> None:
+    """The health of the book: what its community must tend.
+
+    Chapters by state and the share endorsed and current; endorsements lapsing within 30 and
+    90 days, and lapsed ones; chapters fewer experts may endorse than the policy needs, and
+    domains without a steward among their experts or with a single expert; the review queue,
+    oldest first, with how long each chapter has waited and who may endorse it; how many
+    chapters await each expert; chapters written, endorsed and re-validated per month, and
+    this quarter's contributors. Computed from the repository alone (records, registry,
+    policy, Git history). Exit status 0 whatever is due; 1 when the rules do not load.
+
+    \b
+    Examples:
+      bok health
+      bok health --domain brakes --format json
+    """
+    from . import report
+    book, _, _, _, found = _book_health(ctx.root)
+    if domain is not None:
+        if domain not in book.domains:
+            raise click.BadParameter(f"'{domain}' is not a domain of this book (domains: "
+                                     f"{', '.join(sorted(book.domains)) or 'none'})",
+                                     param_hint="--domain")
+        found = found.for_domain(domain)
+    if fmt == "json":
+        click.echo(report.health_json(found))
+    elif fmt == "github":
+        click.echo(report.health_annotations(found))
+        _step_summary(lambda: report.health_markdown(found))
+    else:
+        click.echo(report.health_text(found))
+
+
+@cli.command()
+@click.option("--as", "member", metavar="ID",
+              help="The member whose queue to show. Default: the one whose email is git "
+                   "config user.email.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text (Markdown, ready to paste into an issue) or json.")
+@pass_ctx
+def queue(ctx: Context, member: str | None, fmt: str) -> None:
+    """What awaits you, across your domains, most urgent first.
+
+    Lapsed endorsements (longest overdue first), endorsements lapsing within 30 days, then the
+    chapters awaiting endorsement (oldest first), each with the command that acts on it
+    (bok diff for a chapter whose earlier revision is endorsed, bok endorse otherwise), as a
+    Markdown task list ready to paste into an issue.
+
+    \b
+    Examples:
+      bok queue
+      bok queue --as bob --format json
+    """
+    from . import report
+    from .authoring import current_member
+    book, _, _, _, found = _book_health(ctx.root)
+    who = current_member(ctx.root, book.registry, member)
+    if not who.expert_in:
+        click.echo(f"note: '{who.id}' is an expert of no domain, so no chapter awaits them",
+                   err=True)
+    if fmt == "json":
+        click.echo(report.queue_json(found, who.id))
+    else:
+        click.echo(report.queue_markdown(found, who.id, who.name), nl=False)
+
+
+@cli.command()
+@click.argument("path")
+@pass_ctx
+def diff(ctx: Context, path: str) -> None:
+    """Show what changed in a chapter since its newest endorsed revision.
+
+    A unified diff (front matter and body) from the newest revision of PATH whose content its
+    experts endorsed to the working copy, as the drafts preview shows under "Changes under
+    review": re-endorsing a small edit takes a minute. Exit status 0, also when no revision
+    was ever endorsed (it says so).
+
+    \b
+    Example:
+      bok diff content/brakes/abs.md
+    """
+    from . import history
+    from .authoring import normalise_chapter_path
+    from .loading import load_book
+    from .revisions import diff_since_endorsed
+    from .signing import verify_record
+    from .trees import WorkTree
+    chapter_path = normalise_chapter_path(path)
+    book = load_book(WorkTree(ctx.root))
+    chapter = book.chapters.get(chapter_path)
+    if chapter is None:
+        why = ("does not load (see bok check)" if chapter_path in book.invalid_chapters
+               else "is not a chapter of this book")
+        raise BokError(f"{chapter_path} {why}")
+    checked = [verify_record(r, book.registry) for r in book.records_for(chapter_path)]
+    found = diff_since_endorsed(ctx.root, chapter, checked, book.registry, book.policy,
+                                clock.today(), history.read_history(ctx.root))
+    if found.endorsed is None:
+        click.echo(f"{chapter_path}: no endorsed revision (never endorsed, or not committed "
+                   "since): review the whole chapter")
+    elif not found.lines:
+        revision = found.endorsed.revision
+        click.echo(f"{chapter_path}: unchanged since its endorsed revision of "
+                   f"{revision.date:%Y-%m-%d} ({revision.short})")
+    else:
+        click.echo("\n".join(found.lines))
 
 
 @cli.command()

@@ -78,8 +78,8 @@ def evaluate_book(book: Book, today: dt.date, registry: Registry | None = None,
         if chapter.draft:
             statuses[path] = Status(path, policy.DRAFT)
             continue
-        status = policy.evaluate(chapter, checked, registry, book.policy.rules_for(chapter.domain),
-                                 today)
+        rules = book.policy.rules_for(chapter.domain, chapter.type)
+        status = policy.evaluate(chapter, checked, registry, rules, today)
         if status.state == policy.AWAITING and earlier is not None and earlier(
                 chapter, checked, registry, book.policy, today):
             status.state = policy.PENDING

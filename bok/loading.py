@@ -279,16 +279,19 @@ def load_policy(tree: Tree, findings: list[Finding]) -> Policy:
         findings.append(Finding(POLICY_PATH, "schema", "'domains' must be a mapping of domain ids",
                                 lines.get(("domains",)), fix="Write 'domains:' then 'id: {...}'."))
         raw_domains = {}
+    chapter_types = values["chapter_types"] or schema.CHAPTER_TYPES
     for domain, raw in raw_domains.items():
         overrides, problems = schema.DOMAIN_POLICY.validate(raw, lines, ("domains", domain))
         _add(findings, POLICY_PATH, problems)
         _limit_days(overrides, lines, ("domains", domain), findings)
+        overrides["types"] = _type_overrides(overrides["types"], lines, ("domains", domain),
+                                             chapter_types, findings)
         domains[domain] = overrides
+    types = _type_overrides(values.pop("types"), lines, (), chapter_types, findings)
     sizes, problems = schema.LIMITS.validate(values.pop("limits") or {}, lines, ("limits",))
     _add(findings, POLICY_PATH, problems)
     return Policy(**{k: v for k, v in values.items() if v is not None}, domains=domains,
-                  limits=Limits(**sizes))
-
+                  types=types, limits=Limits(**sizes))
 
 def _too_large(path: str, data: bytes, limit_kb: int, what: str, key: str,
                findings: list[Finding]) -> bool:
@@ -309,6 +312,25 @@ def _limit_days(values: dict, lines: dict, prefix: tuple, findings: list[Finding
             lines.get((*prefix, "revalidate_after_days")), severity=WARNING,
             fix=f"Use at most {MAX_REVALIDATE_DAYS}, or 0 for never."))
         values["revalidate_after_days"] = MAX_REVALIDATE_DAYS
+
+
+def _type_overrides(raw: dict | None, lines: dict[tuple, int], prefix: tuple,
+                    chapter_types: tuple[str, ...], findings: list[Finding]) -> dict[str, dict]:
+    """``types:`` of the policy or of a domain: per chapter type overrides, by type id."""
+    found: dict[str, dict] = {}
+    for chapter_type, entry in (raw or {}).items():
+        where = (*prefix, "types", chapter_type)
+        if chapter_type not in chapter_types:
+            findings.append(Finding(
+                POLICY_PATH, "unknown-type", f"the policy overrides type '{chapter_type}', "
+                "which is not one of its chapter_types", lines.get(where),
+                fix=f"Use one of: {', '.join(chapter_types)}."))
+            continue
+        overrides, problems = schema.TYPE_POLICY.validate(entry, lines, where)
+        _add(findings, POLICY_PATH, problems)
+        _limit_days(overrides, lines, where, findings)
+        found[chapter_type] = overrides
+    return found
 
 
 def _parse_markdown(tree: Tree, path: str, book: Book, data: bytes | None = None

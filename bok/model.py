@@ -27,7 +27,7 @@ HOME_PAGE = "content/index.md"
 SIGNOFF_FOLDERS = {MEMBERS_PATH: "members", POLICY_PATH: "policy", SITE_CONFIG: "mkdocs",
                    HOME_PAGE: "home"}
 # Domain folders the site uses for its own pages (member pages, tags, search, assets).
-RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind")
+RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind", "book-health")
 
 
 def content_digest(data: bytes) -> str:
@@ -63,6 +63,10 @@ class Rules:
     revalidate_after_days: int = 365
 
 
+#: The keys of the policy that a domain, a chapter type or both may override.
+RULE_KEYS = ("endorsements", "author_signatures", "revalidate_after_days")
+
+
 @dataclass(frozen=True)
 class Policy:
     endorsements: int = 2
@@ -72,15 +76,26 @@ class Policy:
     chapter_types: tuple[str, ...] = ("practice", "lesson", "standard", "case", "reference")
     domains: dict[str, dict] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    #: per chapter type overrides (``types: {standard: {revalidate_after_days: 365}}``); a
+    #: domain's own ``types`` sit in its entry of ``domains``
+    types: dict[str, dict] = field(default_factory=dict)
 
-    def rules_for(self, domain: str) -> Rules:
-        """The book-wide rules with the domain's overrides applied."""
+    def rules_for(self, domain: str, chapter_type: str | None = None) -> Rules:
+        """The book-wide rules with the overrides applied, the most specific last: the
+        domain's, then the chapter type's, then the type's within the domain (so a book can
+        re-read its standards every year and its lessons never)."""
         base: dict[str, Any] = {
             "endorsements": self.endorsements,
             "author_signatures": self.author_signatures,
             "revalidate_after_days": self.revalidate_after_days,
         }
-        base.update({k: v for k, v in self.domains.get(domain, {}).items() if v is not None})
+        in_domain = self.domains.get(domain, {})
+        layers = [in_domain]
+        if chapter_type is not None:
+            layers += [self.types.get(chapter_type, {}),
+                       (in_domain.get("types") or {}).get(chapter_type, {})]
+        for layer in layers:
+            base.update({k: v for k, v in layer.items() if k in RULE_KEYS and v is not None})
         return Rules(**base)
 
 

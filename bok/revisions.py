@@ -9,14 +9,23 @@ ones in that revision's front matter.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import document, history, policy, schema
+from . import document, health, history, policy, schema
 from .errors import FileProblem
 from .loading import load_record
-from .model import Chapter, Policy, Registry, content_digest
+from .model import (
+    REGISTRY_RECORDS,
+    Book,
+    Chapter,
+    Policy,
+    Registry,
+    content_digest,
+    reviewed_path,
+)
 from .signing import Verification, verify_record
 
 
@@ -25,6 +34,15 @@ class EndorsedRevision:
     revision: history.Revision
     content: bytes
     status: policy.Status
+
+
+def diff_lines(before: str, after: str, from_label: str = "endorsed",
+               to_label: str = "under review", context: int = 3) -> list[str]:
+    """The unified diff from an endorsed text to the text under review, as a reviewer reads it
+    (``bok diff`` and the drafts preview's "Changes under review" both show this one)."""
+    return list(difflib.unified_diff(before.strip("\n").split("\n"),
+                                     after.strip("\n").split("\n"), from_label, to_label,
+                                     n=context, lineterm=""))
 
 
 def _authors_of(content: bytes) -> tuple[str, ...] | None:
@@ -57,8 +75,35 @@ def earlier_records(root: Path, chapter: Chapter, registry: Registry,
     earlier endorsed revision relied on; its committed versions still prove that endorsement.
     """
     prefix = chapter.reviews_dir + "/"
-    revisions = [r for path, revs in hist.revisions.items() if path.startswith(prefix)
-                 for r in revs if r.status != "D"]
+    return [v for _, v in _committed_versions(root, registry, [
+        r for path, revs in hist.revisions.items() if path.startswith(prefix) for r in revs])]
+
+
+def rewritten_records(root: Path, registry: Registry, hist: history.History
+                      ) -> dict[str, list[Verification]]:
+    """Every committed version of the chapter records committed more than once, verified and
+    read in one ``git cat-file``, by the chapter they review today (for re-validations: a
+    member who endorses the same content again replaces the record of their first
+    endorsement, and only the history still holds that one)."""
+    chapter_of: dict[tuple[str, str], str] = {}
+    revisions = []
+    for path, revs in hist.revisions.items():
+        chapter = reviewed_path(path)
+        if len(revs) < 2 or chapter is None or path.startswith(REGISTRY_RECORDS + "/"):
+            continue
+        for revision in revs:
+            chapter_of[(revision.commit, revision.path)] = chapter
+            revisions.append(revision)
+    found: dict[str, list[Verification]] = {}
+    for revision, verification in _committed_versions(root, registry, revisions):
+        found.setdefault(chapter_of[(revision.commit, revision.path)], []).append(verification)
+    return found
+
+
+def _committed_versions(root: Path, registry: Registry, revisions: list[history.Revision]
+                        ) -> list[tuple[history.Revision, Verification]]:
+    """The records these revisions of record files hold, verified (one ``git cat-file``)."""
+    revisions = [r for r in revisions if r.status != "D"]
     if not revisions:
         return []
     found = history.blobs_at(root, [(r.commit, r.path) for r in revisions])
@@ -69,7 +114,7 @@ def earlier_records(root: Path, chapter: Chapter, registry: Registry,
             continue
         record = load_record(_Blobs({revision.path: data}), revision.path, [])
         if record is not None:
-            checked.append(verify_record(record, registry))
+            checked.append((revision, verify_record(record, registry)))
     return checked
 
 
@@ -96,7 +141,7 @@ def endorsed_revisions(root: Path, chapter: Chapter, checked: list[Verification]
         return
     revisions = [r for r in hist.of(chapter.path) if r.status != "D"]
     contents = history.blobs_at(root, [(r.commit, r.path) for r in revisions])
-    rules = book_policy.rules_for(chapter.domain)
+    rules = book_policy.rules_for(chapter.domain, chapter.type)
     for revision in revisions:
         content = contents.get((revision.commit, revision.path))
         if content is None:
@@ -120,12 +165,13 @@ def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
                 None)
 
 
-def earlier_endorsed(root: Path) -> Callable[..., bool]:
+def earlier_endorsed(root: Path, hist: history.History | None = None) -> Callable[..., bool]:
     """For ``bok check`` and ``bok status``: is an earlier revision of this chapter endorsed?
 
-    History is read once, and only when some chapter has endorsements of other content.
+    History is read once, and only when some chapter has endorsements of other content (or
+    given, when the caller has read it already).
     """
-    cache: dict[str, history.History] = {}
+    cache: dict[str, history.History] = {} if hist is None else {"history": hist}
 
     def test(chapter: Chapter, checked: list[Verification], registry: Registry,
              book_policy: Policy, today: dt.date) -> bool:
@@ -138,3 +184,76 @@ def earlier_endorsed(root: Path) -> Callable[..., bool]:
         return found is not None
 
     return test
+
+
+def book_health(root: Path, book: Book, statuses: dict[str, policy.Status],
+                verifications: dict[str, Verification], hist: history.History | None,
+                today: dt.date, earlier: dict[str, list[Verification]] | None = None
+                ) -> health.Health:
+    """The book's health (:func:`bok.health.compute`), with what it needs read from the
+    repository: the earlier versions of re-written records (one ``git cat-file``) and the blob
+    ids of the queued chapters' working copies (``earlier``: those records, if read already)."""
+    if hist is None:
+        return health.compute(book, statuses, verifications, None, today)
+    blobs = {}
+    for path, status in statuses.items():
+        if status.state in health.QUEUED:
+            try:
+                data = (root / path).read_bytes()
+            except OSError:
+                continue
+            blobs[path] = history.blob_id(data, hist.object_format)
+    if earlier is None:
+        earlier = rewritten_records(root, book.registry, hist)
+    return health.compute(book, statuses, verifications, hist, today, earlier, blobs)
+
+
+@dataclass(frozen=True)
+class ChapterDiff:
+    """What ``bok diff`` shows: the change from the newest endorsed revision to the working
+    copy (``endorsed`` is None when no revision of the chapter was ever endorsed)."""
+
+    path: str
+    endorsed: EndorsedRevision | None
+    lines: list[str]
+
+
+def diff_since_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
+                        registry: Registry, book_policy: Policy, today: dt.date,
+                        hist: history.History) -> ChapterDiff:
+    """The unified diff (front matter and body) from the chapter's newest endorsed revision,
+    the current one included, to its working copy."""
+    found = next(endorsed_revisions(root, chapter, checked, registry, book_policy, today, hist,
+                                    include_current=True), None)
+    if found is None:
+        return ChapterDiff(chapter.path, None, [])
+    current = (root / chapter.path).read_bytes()
+    revision = found.revision
+    lines = diff_lines(_text(found.content), _text(current),
+                       f"{revision.path} (endorsed, {revision.date:%Y-%m-%d} {revision.short})",
+                       f"{chapter.path} (working copy)")
+    return ChapterDiff(chapter.path, found, lines)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def endorsed_commits(root: Path, book: Book, statuses: dict[str, policy.Status],
+                     verifications: dict[str, Verification], today: dt.date
+                     ) -> dict[str, history.Revision]:
+    """For each chapter of ``statuses`` that is not endorsed as it is: the newest revision of it
+    that was (for the gate's job summary, which links each to its diff)."""
+    waiting = [p for p, s in statuses.items() if p in book.chapters and not s.published
+               and s.state != policy.DRAFT]
+    if not waiting:
+        return {}
+    hist = history.read_history(root)
+    found = {}
+    for path in waiting:
+        checked = [verifications[r.path] for r in book.records_for(path)]
+        earlier = newest_endorsed(root, book.chapters[path], checked, book.registry,
+                                  book.policy, today, hist)
+        if earlier is not None:
+            found[path] = earlier.revision
+    return found

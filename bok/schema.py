@@ -264,12 +264,18 @@ MEMBERS_FILE = Schema("reviews/members.yml", {
     "members": Option(Nested(), required=True, help="a mapping of member ids to members"),
 })
 
+TYPE_POLICY = Schema("chapter type policy", {
+    "revalidate_after_days": Option(Integer(0), help="days before endorsements of chapters of "
+                                                     "this type lapse; 0 = never"),
+})
+
 DOMAIN_POLICY = Schema("domain policy", {
     "endorsements": Option(Integer(0), help="the number of endorsements this domain's "
                                             "chapters need"),
     "author_signatures": Option(Choice("all", "one", "none"),
                                 help="which authors must sign: all, one or none"),
     "revalidate_after_days": Option(Integer(0), help="days before endorsements lapse; 0 = never"),
+    "types": Option(Nested(), help="per chapter type overrides within this domain"),
 })
 
 POLICY = Schema("reviews/policy.yml", {
@@ -286,6 +292,8 @@ POLICY = Schema("reviews/policy.yml", {
     "chapter_types": Option(ListOf(Identifier("a chapter type"), non_empty=True),
                             default=CHAPTER_TYPES, help="the chapter types this book uses"),
     "domains": Option(Nested(), default=None, help="per-domain overrides"),
+    "types": Option(Nested(), default=None,
+                    help="per chapter type overrides of revalidate_after_days"),
     "limits": Option(Nested(), default=None, help="the largest file bok reads, in KB"),
 })
 
@@ -319,11 +327,17 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
                 **body}
 
+    def by_id(description: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "description": description,
+                "propertyNames": {"pattern": IDENTIFIER.pattern}, "additionalProperties": value}
+
     policy = POLICY.json_schema()
-    policy["properties"]["domains"] = {
-        "type": "object", "description": POLICY.options["domains"].help,
-        "propertyNames": {"pattern": IDENTIFIER.pattern},
-        "additionalProperties": DOMAIN_POLICY.json_schema()}
+    per_domain = DOMAIN_POLICY.json_schema()
+    per_domain["properties"]["types"] = by_id(DOMAIN_POLICY.options["types"].help,
+                                              TYPE_POLICY.json_schema())
+    policy["properties"]["domains"] = by_id(POLICY.options["domains"].help, per_domain)
+    policy["properties"]["types"] = by_id(POLICY.options["types"].help,
+                                          TYPE_POLICY.json_schema())
     policy["properties"]["limits"] = {**LIMITS.json_schema(),
                                       "description": POLICY.options["limits"].help}
     members = {

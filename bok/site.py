@@ -19,7 +19,6 @@ take its place.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import html
 import posixpath
@@ -33,15 +32,25 @@ from urllib.parse import quote
 import markdown as markdown_lib
 
 from . import history, loading, policy, sanitize
+from .health import revalidations
 from .model import CONTENT, Book, Chapter, Domain, Member, content_digest
 from .policy import Status
-from .revisions import EndorsedRevision, endorsed_revisions, newest_endorsed, revision_digests
+from .revisions import (
+    EndorsedRevision,
+    diff_lines,
+    endorsed_revisions,
+    newest_endorsed,
+    revision_digests,
+    rewritten_records,
+)
 from .signing import Verification
 
 MEMBERS_DIR = "members"
 TAGS_PAGE = "tags.md"
 SEARCH_PAGE = "search.md"
-RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind")
+HEALTH_DIR = "book-health"
+HEALTH_PAGE = f"{HEALTH_DIR}/index.md"
+RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind", HEALTH_DIR)
 #: The pages the navigation leaves out (it holds the home page, domains and chapters, so it
 #: does not grow with the registry), linked at the end of every other page instead.
 SITE_LINKS = ((f"{MEMBERS_DIR}/index.md", "Members"), (SEARCH_PAGE, "Search"), (TAGS_PAGE, "Tags"))
@@ -142,6 +151,8 @@ class _Context:
     #: folders of reviews/ with a record file that was committed more than once
     rewritten_reviews: set[str] | None = None
     digests: dict[str, set[str]] = field(default_factory=dict)  # chapter -> its revisions'
+    #: earlier versions of those records, by chapter (see :func:`earlier_records`)
+    rewritten: dict[str, list[Verification]] | None = None
 
 
 @dataclass
@@ -195,6 +206,8 @@ def plan_site(root: Path, book: Book, statuses: dict[str, Status],
         page = _member_page(ctx, member, wrote[member.id], endorsed[member.id])
         plan.pages[page.src_uri] = page
     plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx)
+    from .healthpage import health_pages  # it builds on this module
+    plan.pages.update((page.src_uri, page) for page in health_pages(ctx, plan))
     plan.pages[SEARCH_PAGE] = _search_page()
     home = _home_page(ctx, plan)
     plan.pages[home.src_uri] = home
@@ -301,11 +314,9 @@ def _changes_section(view: ChapterView, permalink: str | None) -> str:
     if view.preview_of is None:
         return ""
     endorsed = loading.chapter_at(view.chapter.path, view.preview_of.content)
-    before = (endorsed.body if endorsed else "").strip("\n").split("\n")
-    after = view.chapter.body.strip("\n").split("\n")
+    before, after = (endorsed.body if endorsed else ""), view.chapter.body
     rows = []
-    for line in difflib.unified_diff(before, after, "endorsed", "under review", n=1,
-                                     lineterm=""):
+    for line in diff_lines(before, after, context=1):
         if line.startswith(("---", "+++")):
             continue
         kind = {"+": "bok-diff__added", "-": "bok-diff__removed", "@": "bok-diff__hunk"}.get(
@@ -397,9 +408,14 @@ def _attribution(view: ChapterView, resolve: Resolve) -> str:
     lines = ['<div class="bok-attribution" data-pagefind-ignore>',
              f"<p><strong>Written by</strong> {authors}{legend}</p>"]
     if status.endorsements:
+        again = revalidations(status.endorsements, earlier_records(view.ctx).get(
+            view.chapter.path, []))
         endorsers = ", ".join(
             f"{_person(view, resolve, v.record.member)} "
-            f'({_date_html(v.record.date)}, <a href="#{REVIEW_NOTES[0]}">notes</a>)'
+            + (f"({_date_html(again[v.record.member][0])}, re-validated on "
+               f"{_date_html(v.record.date)}, "
+               if v.record.member in again else f"({_date_html(v.record.date)}, ")
+            + f'<a href="#{REVIEW_NOTES[0]}">notes</a>)'
             for v in sorted(status.endorsements, key=lambda v: v.record.member))
         lines.append(f"<p><strong>Endorsed by</strong> {endorsers}</p>")
     domain_name = f'<span data-pagefind-filter="domain">{esc(domain.title)}</span>'
@@ -413,6 +429,15 @@ def _attribution(view: ChapterView, resolve: Resolve) -> str:
         facts.append("<strong>Tags</strong> " + ", ".join(esc(t) for t in chapter.tags))
     lines += ["<p>" + " · ".join(facts) + "</p>", "</div>", ""]
     return "\n".join(lines)
+
+
+def earlier_records(ctx: _Context) -> dict[str, list[Verification]]:
+    """Committed earlier versions of the records committed more than once, by chapter: a
+    re-validation replaces the record of the first endorsement (read once per build)."""
+    if ctx.rewritten is None:
+        ctx.rewritten = (rewritten_records(ctx.root, ctx.book.registry, ctx.hist)
+                         if ctx.hist is not None else {})
+    return ctx.rewritten
 
 
 def _notes(view: ChapterView) -> list:
@@ -583,6 +608,7 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     stewards = [m.id for m in book.registry.stewards()]
     parts.append(f"**Experts** {_people(ctx, experts, src) or 'none yet'}\n\n")
     parts.append(f"**Stewards** {_people(ctx, stewards, src) or 'none yet'}\n\n")
+    parts.append(f"**Health** {link(f'{HEALTH_DIR}/{domain_id}.md', src, 'what is due')}\n\n")
     by_type: dict[str, list[str]] = defaultdict(list)
     for page_src in _reading_order(ctx, domain, plan):
         path = f"{CONTENT}/{page_src}"
@@ -663,5 +689,6 @@ def _home_page(ctx: _Context, plan: SitePlan) -> Page:
     tags = f" Browse them by {link(TAGS_PAGE, src, 'tag')}." if ctx.theme_tags else ""
     parts.append(f"The {link(f'{MEMBERS_DIR}/index.md', src, 'members')} write and endorse "
                  f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters.{tags}\n")
+    parts.append(f"\nWhat its community must tend: {link(HEALTH_PAGE, src, 'its health')}.\n")
     return Page(src, home.title if home else "Home", "".join(parts),
                 home.description if home else "")
