@@ -211,7 +211,7 @@ def test_revalidation_is_shown_on_the_chapter_page(tended, monkeypatch, tmp_path
     tended.commit("configure the site", date=at("2026-11-21"))
     site = build_site(tended.root, tmp_path / "site").site
     html = article(page(site, "brakes/lever"))
-    assert re.search(r"Bob Okafor</a> \(2025-12-20, re-validated on "
+    assert re.search(r'Bob Okafor</a> \(<span class="bok-date">2025-12-20</span>, re-validated on '
                      r'<span class="bok-date">2026-11-20</span>, <a href="#review-notes">',
                      html), html
     assert re.search(r"Carol Lin</a> \(2025-12-20, <a", html)  # endorsed once
