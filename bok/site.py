@@ -552,21 +552,20 @@ def _history_section(view: ChapterView, permalink: str | None) -> str:
     elif not revisions:
         out.append("<p>This chapter has no committed revisions yet.</p>\n")
     else:
+        # Git's commit messages and author names are not signed by anyone, so the page does
+        # not show them (the commit link leads there); what it shows is what bok can vouch
+        # for: the commit, and whether its content was endorsed.
         endorsed = _endorsed_blobs(view, ctx.hist.object_format)
-        out.append('<div class="bok-table"><table>\n<thead>\n<tr><th>Date</th><th>Author</th>'
-                   "<th>Change</th><th>Commit</th><th>Endorsed</th></tr>\n</thead>\n<tbody>\n")
+        out.append('<div class="bok-table"><table>\n<thead>\n<tr><th>Date</th>'
+                   "<th>Commit</th><th>Content</th></tr>\n</thead>\n<tbody>\n")
         for revision in revisions:
-            email = revision.author_email.lower() if revision.author_email else ""
-            member = ctx.by_email.get(email) if email else None
-            author = member.name if member else revision.author_name
             short = f"<code>{esc(revision.short)}</code>"
             commit = (f'<a href="{esc(ctx.repo_url)}/commit/{esc(revision.commit)}">{short}</a>'
                       if ctx.repo_url else short)
-            mark = "✓ endorsed" if revision.blob and revision.blob in endorsed else ""
+            mark = "✓ endorsed" if revision.blob and revision.blob in endorsed else "not reviewed"
             if earlier is not None and revision.commit == earlier.revision.commit:
                 mark = "✓ endorsed, shown"
             out.append(f'<tr><td class="bok-date">{_date(revision.date)}</td>'
-                       f'<td>{esc(author)}</td><td class="bok-subject">{esc(revision.subject)}</td>'
                        f"<td>{commit}</td><td>{mark}</td></tr>\n")
         out.append("</tbody>\n</table></div>\n")
     out.append("</section>\n")

@@ -73,7 +73,7 @@ def test_a_hook_environment_does_not_redirect_check_status_or_build(repo, tmp_pa
     result = repo.bok("build")
     assert result.exit_code == 0, result.output
     html = (repo.root / "site/brakes/abs/index.html").read_text(encoding="utf-8")
-    assert "The endorsed procedure." in html and "v2 pushed past the gate" in html
+    assert "The endorsed procedure." in html and main[:7] in html  # the book's own history
     assert "unreviewed rewrite" not in html
 
 

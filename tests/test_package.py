@@ -109,3 +109,15 @@ def test_a_user_session_with_the_installed_console_script(tmp_path, keys):
     page = (book / "site/handbook/first-practice/index.html").read_text(encoding="utf-8")
     assert "Our first practice" in page and "31 Nm" in page
     assert "Checked." in page  # the review note
+
+
+def test_python_m_bok_does_not_import_files_from_the_book(tmp_path):
+    """`python -m bok` puts the working directory on sys.path: a book's own nh3.py must not be
+    imported in place of the library (a pull request could run code in the publish job)."""
+    marker = tmp_path / "ran"
+    (tmp_path / "nh3.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (tmp_path / "markdown.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    result = subprocess.run([sys.executable, "-m", "bok", "-C", str(tmp_path), "status"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert "is not a book" in result.stderr, result.stderr
+    assert not marker.exists()

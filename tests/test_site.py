@@ -100,7 +100,8 @@ def test_endorsed_chapter_shows_attribution_notes_and_history(book):
     assert "Bob Okafor" in html and "Carol Lin" in html and TODAY in html
     assert 'href="#review-notes"' in html and "Reviewed by bob." in html
     assert "Re-validate by</strong> <span class=\"bok-date\">2027-11-22" in html
-    assert "Draft the ABS chapter" in html and "2026-03-01" in html
+    assert "2026-03-01" in html  # when it was committed; commit messages are not shown
+    assert "Draft the ABS chapter" not in html
     assert "https://example.invalid/book/commit/" in html
     assert "✓ endorsed" in html
     assert "hydraulics" in html
@@ -131,29 +132,35 @@ def test_endorsed_chapter_shows_attribution_notes_and_history(book):
 
 def test_history_follows_renames(book):
     book.chapter(ABS, title="ABS")
-    book.commit("first words", date="2026-01-05T09:00:00+00:00")
+    first = book.commit("first words", date="2026-01-05T09:00:00+00:00")
     book.endorse_fully(ABS)
     book.commit("endorse")
     assert book.bok("mv", ABS, "content/brakes/abs-bleeding.md").exit_code == 0
-    book.commit("rename the chapter", date="2026-02-05T09:00:00+00:00")
+    renamed = book.commit("rename the chapter", date="2026-02-05T09:00:00+00:00")
     html = article(page(build(book), "brakes/abs-bleeding"))
-    assert "first words" in html and "rename the chapter" in html
+    assert rows(html) == {renamed[:7]: "✓ endorsed", first[:7]: "✓ endorsed"}
     assert "2026-01-05" in html and not (book.root / "site/brakes/abs").exists()
 
 
-_ROW = re.compile(r"<tr><td[^>]*>[^<]*</td><td>[^<]*</td><td[^>]*>([^<]*)</td><td>.*?</td>"
-                  r"<td>([^<]*)</td></tr>")
+#: A row of the revision history: (the commit's short id, what the row says of its content).
+_ROW = re.compile(r'<tr><td class="bok-date">[^<]*</td><td>(?:<a [^>]*>)?<code>([0-9a-f]+)</code>'
+                  r"(?:</a>)?</td><td>([^<]*)</td></tr>")
+
+
+def rows(html: str) -> dict[str, str]:
+    """The history's rows by (the first 7 characters of) their commit id."""
+    return {commit[:7]: mark for commit, mark in _ROW.findall(html)}
 
 
 def test_endorsed_revisions_are_marked_by_blob_id_without_reading_old_content(book, monkeypatch):
     """Every revision holding the endorsed content is marked, found by Git's blob ids alone,
     also when the working tree has Windows line endings (core.autocrlf)."""
     book.chapter(ABS, title="ABS", body="The endorsed words.\n")
-    book.commit("endorsed words", date="2026-01-05T09:00:00+00:00")
+    first = book.commit("endorsed words", date="2026-01-05T09:00:00+00:00")
     book.chapter(ABS, title="ABS", body="A detour.\n")
-    book.commit("a detour", date="2026-01-06T09:00:00+00:00")
+    detour = book.commit("a detour", date="2026-01-06T09:00:00+00:00")
     book.chapter(ABS, title="ABS", body="The endorsed words.\n")
-    book.commit("back to the endorsed words", date="2026-01-07T09:00:00+00:00")
+    back = book.commit("back to the endorsed words", date="2026-01-07T09:00:00+00:00")
     book.endorse_fully(ABS)
     book.commit("endorse")
 
@@ -161,12 +168,11 @@ def test_endorsed_revisions_are_marked_by_blob_id_without_reading_old_content(bo
         raise AssertionError("the build read old revisions of an endorsed chapter")
 
     monkeypatch.setattr("bok.history.blobs_at", no_blobs)
-    expected = [("back to the endorsed words", "✓ endorsed"), ("a detour", ""),
-                ("endorsed words", "✓ endorsed")]
-    assert _ROW.findall(article(page(build(book), "brakes/abs"))) == expected
+    expected = {back[:7]: "✓ endorsed", detour[:7]: "not reviewed", first[:7]: "✓ endorsed"}
+    assert rows(article(page(build(book), "brakes/abs"))) == expected
     chapter = book.root / ABS
     chapter.write_bytes(chapter.read_bytes().replace(b"\n", b"\r\n"))
-    assert _ROW.findall(article(page(build(book), "brakes/abs"))) == expected
+    assert rows(article(page(build(book), "brakes/abs"))) == expected
 
 
 def test_plain_review_comments_read_as_markdown_renders_them():
@@ -252,17 +258,17 @@ def test_unendorsed_and_drafts_are_absent_everywhere(book):
 
 def test_newest_endorsed_revision_is_shown_when_head_is_not(book):
     book.chapter(ABS, title="ABS v1", body="The endorsed procedure.\n")
-    book.commit("v1", date="2026-02-01T09:00:00+00:00")
+    v1 = book.commit("v1", date="2026-02-01T09:00:00+00:00")
     book.endorse_fully(ABS)
     book.commit("endorse v1", date="2026-02-02T09:00:00+00:00")
     book.chapter(ABS, title="ABS v2", body="An unreviewed rewrite.\n")
-    book.commit("v2 pushed past the gate", date="2026-03-01T09:00:00+00:00")
+    v2 = book.commit("v2 pushed past the gate", date="2026-03-01T09:00:00+00:00")
     site = build(book)
     html = article(page(site, "brakes/abs"))
     assert "The endorsed procedure." in html and "ABS v1" in html
     assert "unreviewed rewrite" not in html and "ABS v2" not in html.split("Revision history")[0]
     assert "A newer revision awaits review" in html
-    assert "✓ endorsed, shown" in html and "v2 pushed past the gate" in html
+    assert rows(html) == {v2[:7]: "not reviewed", v1[:7]: "✓ endorsed, shown"}
     assert "The endorsed procedure." in searchable(html)
     assert "unreviewed rewrite" not in site_text(site)
     assert indexed_pages(site) == 1
@@ -511,3 +517,22 @@ def test_check_scans_with_the_books_own_extensions(book):
     book.write("mkdocs.yml", tabbed)
     data = book.check_json()
     assert [f for f in data["findings"] if f["rule"] == "unsafe-html"], data["findings"]
+
+
+def test_revision_history_shows_no_unsigned_git_metadata(book):
+    """Commit messages and author names are not signed by anyone: a pull request of two commits
+    (an edit with a message for readers, then its revert) must not put that message, or a
+    member's name it borrows, on an endorsed page."""
+    book.chapter(ABS, title="ABS", body="The endorsed procedure.\n")
+    book.endorse_fully(ABS)
+    book.commit("abs endorsed", date="2026-02-01T09:00:00+00:00")
+    book.chapter(ABS, title="ABS", body="Step 3 is obsolete.\n")
+    book.git("add", "-A")
+    book.git("commit", "-q", "-m", "Safety board: step 3 is obsolete, call +1-555-0100",
+             date="2026-02-02T09:00:00+00:00")
+    book.chapter(ABS, title="ABS", body="The endorsed procedure.\n")
+    book.commit("Bob Okafor approved this", date="2026-02-03T09:00:00+00:00")
+    html = article(page(build(book), "brakes/abs"))
+    assert "Safety board" not in html and "+1-555-0100" not in html
+    assert "approved this" not in html
+    assert "not reviewed" in html and "✓ endorsed" in html

@@ -160,8 +160,8 @@ def test_the_history_table_reaches_its_last_columns_and_dates_keep_to_one_line(r
     reader.open("brakes/abs/")
     table = reader.page.locator(".bok-history table")
     headers = table.locator("th").all_inner_texts()
-    assert [h.strip() for h in headers] == ["Date", "Author", "Change", "Commit", "Endorsed"]
-    for column in ("Commit", "Endorsed"):
+    assert [h.strip() for h in headers] == ["Date", "Commit", "Content"]
+    for column in ("Commit", "Content"):
         cell = table.locator("th", has_text=column)
         # scroll the cell's scroll container (if any) to it, as a reader would swipe
         box = cell.evaluate("""cell => {
