@@ -1,0 +1,158 @@
+"""The built site holds what bok staged: checked on the engine's output, whatever the engine.
+
+bok sanitizes every page before it stages it (:mod:`bok.stage`); an engine then lays the pages
+out with its theme, and might, by design or by a bug, process the HTML it was handed (decode
+an entity, run a Markdown pass over raw HTML, rewrite links). So after every build, before the
+site is swapped in, each built page is compared with what bok staged for it:
+
+* the page's content, read as HTML (tags, attributes, text; whitespace and character references
+  do not count; each relative URL resolved against the page it is on), must appear in the built
+  page exactly as bok staged it;
+* every inline script of every page must be one of the theme's own, as it writes them on
+  ``404.html`` (no chapter reaches that page), relative paths aside; script files must be the
+  site's own (no URL with a scheme).
+
+A page that fails either is the engine changing what a reader gets: the build fails and the
+previous site stays.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from . import render, stage
+from .errors import BokError
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_SCRIPT_SRC = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
+_SCRIPT_TYPE = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.I)
+#: Relative paths a theme writes into its inline scripts ("../..", "."), which vary by page.
+_RELATIVE_LITERAL = re.compile(r"""(["'])[./]+\1""")
+_URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "cite")
+_NOT_EXECUTED = ("application/json", "application/ld+json", "text/template")
+
+Token = tuple
+
+
+class _Tokens(HTMLParser):
+    """HTML as a list of tokens: start tags with sorted attributes, end tags, text."""
+
+    def __init__(self, base: str):
+        super().__init__(convert_charrefs=True)
+        self.base = base
+        self.tokens: list[Token] = []
+
+    def handle_starttag(self, tag, attrs):
+        values = sorted((name, self._url(name, value or "")) for name, value in attrs)
+        self.tokens.append(("<", tag, tuple(values)))
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        self.tokens.append(("/", tag))
+
+    def handle_data(self, data):
+        text = " ".join(data.split())
+        if text:
+            if self.tokens and self.tokens[-1][0] == "t":  # split by a reference or a comment
+                self.tokens[-1] = ("t", f"{self.tokens[-1][1]} {text}")
+            else:
+                self.tokens.append(("t", text))
+
+    def _url(self, name: str, value: str) -> str:
+        if name not in _URL_ATTRIBUTES:
+            return value
+        value = value.strip()
+        if not value or value.startswith(("#", "/")) or _SCHEME.match(value):
+            return value
+        path, hash_, fragment = value.partition("#")
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(self.base), path))
+        if path.endswith("/") or path in (".", "./"):
+            resolved = resolved.rstrip("/") + "/"
+        return f"/{resolved.lstrip('/')}{hash_}{fragment}"
+
+
+def tokens(html: str, base: str) -> list[Token]:
+    """``html`` as tokens, its relative URLs resolved from the page at URL ``base``."""
+    parser = _Tokens("/" + base)
+    parser.feed(html)
+    parser.close()
+    return parser.tokens
+
+
+def holds(built: list[Token], staged: list[Token]) -> bool:
+    """True if ``staged`` appears, token for token, in ``built``."""
+    if not staged:
+        return True
+    first, size = staged[0], len(staged)
+    return any(token == first and built[i:i + size] == staged for i, token in enumerate(built))
+
+
+def built_file(site_dir: Path, url: str) -> Path:
+    """The file an engine writes for the page at ``url`` (``a/b/``, ``a/b.html``, ``""``)."""
+    return site_dir / (url + "index.html" if url == "" or url.endswith("/") else url)
+
+
+def theme_scripts(html: str) -> set[str]:
+    """The inline scripts of a page, relative paths aside: the theme's own on ``404.html``."""
+    return {_RELATIVE_LITERAL.sub('"."', body.strip()) for attrs, body in _SCRIPT.findall(html)
+            if body.strip()}
+
+
+def script_problems(html: str, allowed: set[str]) -> list[str]:
+    """Scripts of a built page that are not the theme's: inline ones ``404.html`` does not
+    have, files from another site."""
+    problems = []
+    for attrs, body in _SCRIPT.findall(html):
+        kind = _SCRIPT_TYPE.search(attrs)
+        if kind and kind.group(1).lower() in _NOT_EXECUTED:
+            continue
+        src = _SCRIPT_SRC.search(attrs)
+        if src and (_SCHEME.match(src.group(1)) or src.group(1).startswith("//")):
+            problems.append(f"a script from {src.group(1)}")
+        if body.strip() and _RELATIVE_LITERAL.sub('"."', body.strip()) not in allowed:
+            problems.append(f"an inline script the theme does not write ({body.strip()[:60]!r})")
+    return problems
+
+
+def check_site(site_dir: Path, staged: stage.Stage, links_from_source: bool) -> list[str]:
+    """What of the built site is not what bok staged, one line per page (empty: all is).
+
+    ``links_from_source``: bok wrote relative links from the staged file's folder (see
+    :func:`bok.stage.stage_site`), so they are resolved from there on bok's side.
+    """
+    not_found = built_file(site_dir, "404.html")
+    allowed = theme_scripts(not_found.read_text(encoding="utf-8")) if not_found.is_file() \
+        else set()
+    problems = []
+    for page in sorted(staged.pages.values(), key=lambda p: p.src_uri):
+        if page.html is None:
+            continue
+        path = built_file(site_dir, page.url)
+        shown = path.relative_to(site_dir).as_posix()
+        if not path.is_file():
+            problems.append(f"{shown}: the engine did not write the page for "
+                            f"{stage.STAGE}/{page.src_uri}")
+            continue
+        html = path.read_text(encoding="utf-8", errors="replace")
+        if page.html not in html or links_from_source:  # else: handed over untouched
+            base = render.page_url(page.src_uri, False) if links_from_source else page.url
+            if not holds(tokens(html, page.url), tokens(page.html, base)):
+                problems.append(f"{shown}: the page's content is not what bok staged (the "
+                                "engine changed its HTML)")
+        problems += [f"{shown}: {problem}" for problem in script_problems(html, allowed)]
+    return problems
+
+
+def ensure(site_dir: Path, staged: stage.Stage, links_from_source: bool) -> None:
+    """Raise :class:`BokError` naming the first pages of ``site_dir`` that are not what bok
+    staged (see :func:`check_site`)."""
+    problems = check_site(site_dir, staged, links_from_source)
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise BokError("the built site is not what bok staged: " + "; ".join(problems[:3])
+                       + more)
