@@ -156,7 +156,7 @@ def build_zensical(root: Path, out: Path, drafts: bool, with_history: bool,
         search.finish()
     finally:
         search.close()
-    verify.ensure(out, book.stage, links_from_source=True)
+    verify.ensure(out, book.stage)
     return Built(book.plan, warnings)
 
 

@@ -164,7 +164,7 @@ def _build_mkdocs(root: Path, out: Path, drafts: bool, with_history: bool, stric
     plugin = config.plugins.get("bok")
     staged = getattr(plugin, "staged", None)
     if staged is not None:
-        verify.ensure(out, staged, links_from_source=False)
+        verify.ensure(out, staged)
     return engines.Built(getattr(plugin, "plan", None), list(messages.warnings))
 
 

@@ -58,6 +58,7 @@ class StagedPage:
     markdown: str = ""  # for a page the engine renders (the tags index)
     headings: list[render.Heading] = field(default_factory=list)
     chapter: str | None = None  # the chapter shown, for chapter pages (they are searched)
+    links_from: str = ""  # the URL its relative links were written from (url, or its file's)
 
 
 @dataclass
@@ -108,7 +109,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
             body = out.html + (SEARCH_MOUNT if src == site.SEARCH_PAGE else "")
             headings = out.headings
         pages[src] = StagedPage(src, urls[src], planned.title, planned.description, planned.tags,
-                                body, headings=headings, chapter=planned.chapter)
+                                body, headings=headings, chapter=planned.chapter,
+                                links_from=url)
     if tags_page:
         pages[site.TAGS_PAGE] = StagedPage(site.TAGS_PAGE, urls[site.TAGS_PAGE], "Tags",
                                            markdown="# Tags\n\n<!-- material/tags -->\n")

@@ -18,12 +18,11 @@ previous site stays.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import render, stage
+from . import stage
 from .errors import BokError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -70,10 +69,24 @@ class _Tokens(HTMLParser):
         if not value or value.startswith(("#", "/")) or _SCHEME.match(value):
             return value
         path, hash_, fragment = value.partition("#")
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(self.base), path))
-        if path.endswith("/") or path in (".", "./"):
-            resolved = resolved.rstrip("/") + "/"
-        return f"/{resolved.lstrip('/')}{hash_}{fragment}"
+        return f"{_resolve(self.base, path)}{hash_}{fragment}"
+
+
+def _resolve(base: str, path: str) -> str:
+    """``path`` from the page at ``base`` (``/a/b/``), as a path from the site's root; a link
+    that climbs above the root keeps its ``..`` (it reaches nothing, and must not look as if
+    it did)."""
+    parts: list[str] = []
+    for part in [*base.split("/")[:-1], *path.split("/")]:
+        if part == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            else:
+                parts.append("..")
+        elif part not in ("", "."):
+            parts.append(part)
+    folder = path.endswith("/") or path in ("", ".") or path.endswith("/.")
+    return "/" + "/".join(parts) + ("/" if folder and parts else "")
 
 
 def tokens(html: str, base: str) -> list[Token]:
@@ -119,11 +132,11 @@ def script_problems(html: str, allowed: set[str]) -> list[str]:
     return problems
 
 
-def check_site(site_dir: Path, staged: stage.Stage, links_from_source: bool) -> list[str]:
+def check_site(site_dir: Path, staged: stage.Stage) -> list[str]:
     """What of the built site is not what bok staged, one line per page (empty: all is).
 
-    ``links_from_source``: bok wrote relative links from the staged file's folder (see
-    :func:`bok.stage.stage_site`), so they are resolved from there on bok's side.
+    bok's side of each link is resolved from where bok wrote it from (``links_from``), the
+    engine's from the page it is on: the two must reach the same page.
     """
     not_found = built_file(site_dir, "404.html")
     allowed = theme_scripts(not_found.read_text(encoding="utf-8")) if not_found.is_file() \
@@ -139,19 +152,19 @@ def check_site(site_dir: Path, staged: stage.Stage, links_from_source: bool) -> 
                             f"{stage.STAGE}/{page.src_uri}")
             continue
         html = path.read_text(encoding="utf-8", errors="replace")
-        if page.html not in html or links_from_source:  # else: handed over untouched
-            base = render.page_url(page.src_uri, False) if links_from_source else page.url
-            if not holds(tokens(html, page.url), tokens(page.html, base)):
-                problems.append(f"{shown}: the page's content is not what bok staged (the "
-                                "engine changed its HTML)")
+        untouched = page.links_from == page.url and page.html in html
+        if not untouched and not holds(tokens(html, page.url),
+                                       tokens(page.html, page.links_from)):
+            problems.append(f"{shown}: the page's content is not what bok staged (the engine "
+                            "changed its HTML, or where its links lead)")
         problems += [f"{shown}: {problem}" for problem in script_problems(html, allowed)]
     return problems
 
 
-def ensure(site_dir: Path, staged: stage.Stage, links_from_source: bool) -> None:
+def ensure(site_dir: Path, staged: stage.Stage) -> None:
     """Raise :class:`BokError` naming the first pages of ``site_dir`` that are not what bok
     staged (see :func:`check_site`)."""
-    problems = check_site(site_dir, staged, links_from_source)
+    problems = check_site(site_dir, staged)
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise BokError("the built site is not what bok staged: " + "; ".join(problems[:3])
