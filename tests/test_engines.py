@@ -1,6 +1,7 @@
 """The same guarantees on every engine: each test runs once with MkDocs and once with Zensical
 (skipped, with the reason, where Zensical is not installed), on real books in real Git
-repositories, asserting on the HTML the engine wrote."""
+repositories, asserting on the HTML the engine wrote. (tests/test_site.py holds what is
+MkDocs' and Material's alone: their table of contents, navigation, search plugin.)"""
 
 from __future__ import annotations
 
@@ -114,6 +115,7 @@ def test_unendorsed_and_drafts_are_absent_everywhere(book, engine):
     preview = build(book, engine, site="preview", drafts=True)
     assert "zebra velvet procedure" in page(preview, "brakes/drums")
     assert "Draft, not endorsed" in page(preview, "brakes/drums")
+    assert "Draft, not endorsed" not in page(preview, "brakes/abs")
 
 
 def test_member_and_domain_pages(book, engine):
