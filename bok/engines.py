@@ -41,7 +41,7 @@ ZENSICAL_CONFIG = ".bok/zensical.yml"
 MKDOCS_BUILTINS = ("toc", "tables", "fenced_code")
 #: What the Zensical engine leaves in .bok/, kept out of Git by a .gitignore there that
 #: ignores itself too (bok init's .gitignore names only the staged folders).
-_IGNORED = "/.gitignore\n/zensical.yml\n/.cache/\n/.zensical-site-*/\n"
+_IGNORED = "/.gitignore\n/zensical.yml\n/.cache/\n/.zensical-site/\n"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOCATION = re.compile(r"╭─\[\s*(.+?)\s*\]")
 
@@ -167,7 +167,8 @@ def _run_zensical(root: Path, staged: stage.Stage, data: dict, tags: bool, out: 
     Zensical wants ``docs_dir`` and ``site_dir`` inside the folder of its configuration file,
     so it builds into a folder of ``.bok/`` (its cache stays there too, for the next build)."""
     work = (root / ZENSICAL_CONFIG).parent
-    built = work / f".zensical-site-{os.getpid()}"
+    # one name, always: Zensical's cache is keyed by its configuration, site_dir included
+    built = work / ".zensical-site"
     shutil.rmtree(built, ignore_errors=True)
     config_file = root / ZENSICAL_CONFIG
     ignore = work / ".gitignore"

@@ -18,8 +18,8 @@ previous site stays.
 
 from __future__ import annotations
 
+import html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from . import stage
@@ -37,39 +37,49 @@ _NOT_EXECUTED = ("application/json", "application/ld+json", "text/template")
 Token = tuple
 
 
-class _Tokens(HTMLParser):
-    """HTML as a list of tokens: start tags with sorted attributes, end tags, text."""
+_TOKEN = re.compile(r"""<!--.*?-->|<(/?)([A-Za-z][^\s/>]*)((?:[^>"']|"[^"]*"|'[^']*')*)>"""
+                    r"|([^<]+|<)", re.S)
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
 
-    def __init__(self, base: str):
-        super().__init__(convert_charrefs=True)
-        self.base = base
-        self.tokens: list[Token] = []
 
-    def handle_starttag(self, tag, attrs):
-        values = sorted((name, self._url(name, value or "")) for name, value in attrs)
-        self.tokens.append(("<", tag, tuple(values)))
-
-    handle_startendtag = handle_starttag
-
-    def handle_endtag(self, tag):
-        self.tokens.append(("/", tag))
-
-    def handle_data(self, data):
-        text = " ".join(data.split())
-        if text:
-            if self.tokens and self.tokens[-1][0] == "t":  # split by a reference or a comment
-                self.tokens[-1] = ("t", f"{self.tokens[-1][1]} {text}")
+def tokens(text: str, base: str) -> list[Token]:
+    """HTML as tokens: start tags (name, sorted attributes: references decoded, relative URLs
+    resolved from the page at URL ``base``), end tags, text (references decoded, whitespace
+    collapsed). A scanner rather than :mod:`html.parser`, which is ten times slower: both
+    sides are read by the same rules, and bok's side is serialized by its sanitizer."""
+    found: list[Token] = []
+    page = "/" + base
+    for match in _TOKEN.finditer(text):
+        closing, tag, attributes, data = match.groups()
+        if tag is not None:
+            if closing:
+                found.append(("/", tag.lower()))
+                continue
+            values = []
+            for attr in _ATTRIBUTE.finditer(attributes):
+                name = attr.group(1).lower()
+                value = html.unescape(next((v for v in attr.groups()[1:] if v is not None), ""))
+                values.append((name, _url(page, name, value)))
+            found.append(("<", tag.lower(), tuple(sorted(values))))
+        elif data is not None:
+            words = " ".join(html.unescape(data).split())
+            if not words:
+                continue
+            if found and found[-1][0] == "t":  # text split by a comment
+                found[-1] = ("t", f"{found[-1][1]} {words}")
             else:
-                self.tokens.append(("t", text))
+                found.append(("t", words))
+    return found
 
-    def _url(self, name: str, value: str) -> str:
-        if name not in _URL_ATTRIBUTES:
-            return value
-        value = value.strip()
-        if not value or value.startswith(("#", "/")) or _SCHEME.match(value):
-            return value
-        path, hash_, fragment = value.partition("#")
-        return f"{_resolve(self.base, path)}{hash_}{fragment}"
+
+def _url(page: str, name: str, value: str) -> str:
+    if name not in _URL_ATTRIBUTES:
+        return value
+    value = value.strip()
+    if not value or value.startswith(("#", "/")) or _SCHEME.match(value):
+        return value
+    path, hash_, fragment = value.partition("#")
+    return f"{_resolve(page, path)}{hash_}{fragment}"
 
 
 def _resolve(base: str, path: str) -> str:
@@ -87,14 +97,6 @@ def _resolve(base: str, path: str) -> str:
             parts.append(part)
     folder = path.endswith("/") or path in ("", ".") or path.endswith("/.")
     return "/" + "/".join(parts) + ("/" if folder and parts else "")
-
-
-def tokens(html: str, base: str) -> list[Token]:
-    """``html`` as tokens, its relative URLs resolved from the page at URL ``base``."""
-    parser = _Tokens("/" + base)
-    parser.feed(html)
-    parser.close()
-    return parser.tokens
 
 
 def holds(built: list[Token], staged: list[Token]) -> bool:
@@ -132,6 +134,13 @@ def script_problems(html: str, allowed: set[str]) -> list[str]:
     return problems
 
 
+def _article(html: str) -> str:
+    """The theme's ``<article>`` (where both engines' Material themes put a page's content),
+    so the navigation is not read; the whole page if there is none."""
+    start, end = html.find("<article"), html.rfind("</article>")
+    return html[start:end] if 0 <= start < end else html
+
+
 def check_site(site_dir: Path, staged: stage.Stage) -> list[str]:
     """What of the built site is not what bok staged, one line per page (empty: all is).
 
@@ -151,13 +160,13 @@ def check_site(site_dir: Path, staged: stage.Stage) -> list[str]:
             problems.append(f"{shown}: the engine did not write the page for "
                             f"{stage.STAGE}/{page.src_uri}")
             continue
-        html = path.read_text(encoding="utf-8", errors="replace")
-        untouched = page.links_from == page.url and page.html in html
-        if not untouched and not holds(tokens(html, page.url),
+        built = path.read_text(encoding="utf-8", errors="replace")
+        untouched = page.links_from == page.url and page.html in built
+        if not untouched and not holds(tokens(_article(built), page.url),
                                        tokens(page.html, page.links_from)):
             problems.append(f"{shown}: the page's content is not what bok staged (the engine "
                             "changed its HTML, or where its links lead)")
-        problems += [f"{shown}: {problem}" for problem in script_problems(html, allowed)]
+        problems += [f"{shown}: {problem}" for problem in script_problems(built, allowed)]
     return problems
 
 
