@@ -15,6 +15,7 @@ import click
 
 from . import __version__, clock
 from .errors import BokError
+from .model import ENGINES
 
 FORMATS = click.Choice(["text", "json", "github"])
 
@@ -431,26 +432,33 @@ def mv(ctx: Context, old: str, new: str) -> None:
               help="Include chapters that are not endorsed, under a 'draft' banner (preview).")
 @click.option("--no-history", is_flag=True,
               help="Build without Git history (pages say so); needed in a shallow clone.")
-@click.option("--strict", is_flag=True, help="Fail on any MkDocs warning.")
+@click.option("--strict", is_flag=True, help="Fail on any warning of the engine.")
+@click.option("--engine", type=click.Choice(ENGINES),
+              help="The engine that lays the site out: mkdocs (MkDocs with Material) or "
+                   "zensical (pip install 'bok[zensical]'). Default: 'engine:' under the bok "
+                   "plugin in mkdocs.yml, else mkdocs.")
 @pass_ctx
 def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
-          strict: bool) -> None:
+          strict: bool, engine: str | None) -> None:
     """Build the book's site: endorsed chapters only, with attribution and history.
 
     The build is atomic: it writes into a temporary folder and replaces the site only when
     everything succeeded, so a failed build leaves the previous site exactly as it was. A
     reviews/members.yml or reviews/policy.yml that does not load stops it with its error. The
-    site is marked as bok's (a .bok-site file), so the next build may replace it.
+    site is marked as bok's (a .bok-site file), so the next build may replace it. On every
+    engine bok stages the sanitized pages, indexes them for search (Pagefind) and checks that
+    each built page holds exactly what it staged before the site is replaced.
 
     \b
     Examples:
       bok build
       bok build --site-dir public --no-history
+      bok build --engine zensical
     """
     from .publish import build_site
     from .report import build_summary
     report = build_site(ctx.root, site_dir, drafts=drafts, with_history=not no_history,
-                        strict=strict)
+                        strict=strict, engine=engine)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(build_summary(report, ctx.root))

@@ -21,6 +21,9 @@ POLICY_PATH = "reviews/policy.yml"
 REGISTRY_FILES = (MEMBERS_PATH, POLICY_PATH)
 REGISTRY_RECORDS = "reviews/_registry"
 SITE_CONFIG = "mkdocs.yml"
+#: The engines ``bok build`` lays a site out with (the bok plugin's ``engine`` in mkdocs.yml).
+ENGINES = ("mkdocs", "zensical")
+DEFAULT_ENGINE = "mkdocs"
 HOME_PAGE = "content/index.md"
 # Governed files other than chapters and domain pages, by the folder their sign-offs live in
 # under reviews/_registry/ (see bok.governance for who signs off what).

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mkdocs.config import base
@@ -40,27 +38,21 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 
-from . import clock, history, publish, render, sanitize, site, stage
+from . import building, model, publish, render, sanitize, site, stage
 from .errors import BokError
-from .gate import evaluate_book
-from .loading import load_book, rules_problems
-from .revisions import earlier_endorsed
-from .trees import WorkTree
 
 log = get_plugin_logger(__name__)
 
-SHALLOW_FIX = ("this is a shallow clone, so revision history, dates and authors would be wrong. "
-               "Fetch the whole history (actions/checkout with fetch-depth: 0, or "
-               "'git fetch --unshallow'), or build without history (bok build --no-history, "
-               "or 'history: false' under the bok plugin in mkdocs.yml)")
 #: The folder Pagefind writes its index to, in the site.
 PAGEFIND_DIR = "pagefind/"
-_LANG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 class BokConfig(base.Config):
     history = c.Type(bool, default=True)
     """Show each chapter's revision history, read from Git; false builds without it."""
+    engine = c.Choice(model.ENGINES, default=model.DEFAULT_ENGINE)
+    """The engine ``bok build`` lays the site out with (``bok build --engine`` overrides it);
+    read by bok, not by MkDocs: the plugin runs only where MkDocs (or ProperDocs) builds."""
     drafts = c.Deprecated(message="'drafts' under the bok plugin is no longer read: a drafts "
                                   "preview is 'bok build --drafts' or 'bok serve --drafts', "
                                   "never the published site's configuration")
@@ -79,54 +71,31 @@ class BokPlugin(BasePlugin[BokConfig]):
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
         drafts = os.environ.get("BOK_DRAFTS") == "1"
-        expected = stage.stage_folder(self.root, drafts)
-        docs = Path(config.docs_dir).resolve()
-        if docs != expected.resolve():
-            shown = docs.relative_to(self.root) if docs.is_relative_to(self.root) else docs
-            raise PluginError(
-                f"bok: mkdocs.yml must set 'docs_dir: {stage.STAGE}' (it is {shown}): bok "
-                "stages the endorsed book there; an engine pointed at content/ would publish "
-                "chapters nobody endorsed")
-        refused = render.refused(config.markdown_extensions)
-        if refused:
-            name, why = refused[0]
-            raise PluginError(f"bok: mkdocs.yml: markdown extension '{name}' cannot be used: "
-                              f"{why}. Remove it from markdown_extensions.")
-        renderer = render.Renderer(config.markdown_extensions, config.mdx_configs)
-        permalink = _permalink(config.mdx_configs.get("toc", {}).get("permalink"))
+        try:
+            building.check_docs_dir(self.root, Path(config.docs_dir),
+                                    stage.stage_folder(self.root, drafts))
+        except BokError as exc:
+            raise PluginError(f"bok: {exc.message}") from None
         self.language = _language(config)
         _material_search_off(config)
         for extra, name in ((config.extra_javascript, stage.SEARCH_SCRIPT),
                             (config.extra_css, stage.STYLESHEET)):
             if name not in [str(item) for item in extra]:
                 extra.append(name)
-        with_history = self.config.history and os.environ.get("BOK_NO_HISTORY") != "1"
-        today = clock.today()
-        # Git reads the history while Python loads the book: the two overlap.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            reading = pool.submit(history.read_history, self.root) if with_history else None
-            book = load_book(WorkTree(self.root))
-            hist = reading.result() if reading is not None else None
-        for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
-            raise PluginError(f"bok: {finding}")
-        for finding in book.findings:
-            if finding.is_error:
-                log.warning(str(finding))
-        if hist is not None and hist.shallow:
-            raise PluginError(f"bok: {SHALLOW_FIX}")
-        statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(self.root))
-        tags = "material/tags" in config.plugins or "tags" in config.plugins
-        self.plan = site.plan_site(self.root, book, statuses, verifications, hist, today,
-                                   drafts=drafts, repo_url=_http_url(config.repo_url),
-                                   theme_tags=tags)
+        settings = building.Settings(
+            config.markdown_extensions, config.mdx_configs,
+            permalink=building.permalink(config.mdx_configs.get("toc", {}).get("permalink")),
+            repo_url=building.http_url(config.repo_url),
+            directory_urls=config.use_directory_urls,
+            tags="material/tags" in config.plugins or "tags" in config.plugins,
+            history=self.config.history and os.environ.get("BOK_NO_HISTORY") != "1")
         try:
-            self.staged = stage.stage_site(self.root, self.plan, renderer, drafts,
-                                           config.use_directory_urls, permalink, tags)
+            staged = building.stage_book(self.root, settings, drafts)
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
-        for page, target in self.staged.unpublished_links:
-            log.warning(f"content/{page}: the link to '{target}' reaches no published page; "
-                        "readers see its text without a link")
+        for warning in staged.warnings:
+            log.warning(warning)
+        self.plan, self.staged = staged.plan, staged.stage
         config.nav = self.staged.nav
         return config
 
@@ -169,8 +138,7 @@ class BokPlugin(BasePlugin[BokConfig]):
         page.toc = _toc(staged.headings)
         if staged.chapter is not None and self.search is not None:
             # final: the theme only wraps it; Pagefind indexes it now
-            self.search.add("/" + page.url, f'<!DOCTYPE html><html lang="{self.language}">'
-                                            f"<head></head><body>{staged.html}</body></html>")
+            self.search.add_page("/" + page.url, staged.html, self.language)
         return staged.html
 
     def on_env(self, env, config, files):
@@ -198,11 +166,6 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.search is not None:
             self.search.close()
             self.search = None
-
-
-def _http_url(url: str | None) -> str | None:
-    """Only an http(s) URL may reach a page (a 'javascript:' repo_url would be a link)."""
-    return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
 def _toc(headings: list[render.Heading]) -> TableOfContents:
@@ -239,12 +202,4 @@ def _language(config) -> str:
             value = template.module.t("language")
         except Exception:  # a theme override without the partial: fall back below
             value = None
-    value = str(value or config.theme.get("language") or config.theme.get("locale") or "en")
-    return value if _LANG.fullmatch(value) else "en"
-
-
-def _permalink(setting) -> str | None:
-    """The symbol the toc extension puts after headings (its ``permalink``), or None."""
-    if setting is True:
-        return "¶"
-    return setting if isinstance(setting, str) and setting else None
+    return building.language(value or config.theme.get("language") or config.theme.get("locale"))

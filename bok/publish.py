@@ -111,12 +111,17 @@ class BuildReport:
 
 
 def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
-               with_history: bool = True, strict: bool = False) -> BuildReport:
-    """Build the book at ``root`` into ``site_dir`` (relative to the book); the old site stays
-    if anything fails, and only a folder :mod:`bok.sitedir` allows is ever replaced."""
-    from mkdocs.commands.build import build
+               with_history: bool = True, strict: bool = False,
+               engine: str | None = None) -> BuildReport:
+    """Build the book at ``root`` into ``site_dir`` (relative to the book) with ``engine``
+    (default: the one mkdocs.yml names, else mkdocs); the old site stays if anything fails,
+    and only a folder :mod:`bok.sitedir` allows is ever replaced."""
+    from . import engines
 
     root = root.resolve()
+    engine = engine or engines.configured(root)
+    if engine not in engines.ENGINES:
+        raise BokError(f"unknown engine {engine!r}; expected one of {', '.join(engines.ENGINES)}")
     given = root / (site_dir or "site")
     sitedir.check_target(root, given)
     target = given.resolve()
@@ -127,11 +132,10 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
         raise BokError(f"cannot write beside {target} (bok builds there, then swaps the "
                        f"site in): {exc.strerror or exc}") from None
     try:
-        with _environment(drafts, with_history):
-            config = _load_config(root, site_dir=str(staging), strict=strict,
-                                  **_docs_dir(root, drafts))
-            with _mkdocs_errors() as messages:
-                build(config)
+        if engine == "zensical":
+            built = engines.build_zensical(root, staging, drafts, with_history, strict)
+        else:
+            built = _build_mkdocs(root, staging, drafts, with_history, strict)
         sitedir.mark(staging)
     except BokError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -140,13 +144,28 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap(staging, target)
-    report = BuildReport(target, warnings=list(messages.warnings))
-    plugin = config.plugins.get("bok")
-    plan = getattr(plugin, "plan", None)
-    if plan is not None:
-        report.chapters = len(plan.published)
-        report.left_out = plan.left_out
+    report = BuildReport(target, warnings=built.warnings)
+    if built.plan is not None:
+        report.chapters = len(built.plan.published)
+        report.left_out = built.plan.left_out
     return report
+
+
+def _build_mkdocs(root: Path, out: Path, drafts: bool, with_history: bool, strict: bool):
+    """MkDocs builds into ``out``, the bok plugin staging the book; then the output is checked
+    against what bok staged (:mod:`bok.verify`)."""
+    from mkdocs.commands.build import build
+
+    from . import engines, verify
+    with _environment(drafts, with_history):
+        config = _load_config(root, site_dir=str(out), strict=strict, **_docs_dir(root, drafts))
+        with _mkdocs_errors() as messages:
+            build(config)
+    plugin = config.plugins.get("bok")
+    staged = getattr(plugin, "staged", None)
+    if staged is not None:
+        verify.ensure(out, staged)
+    return engines.Built(getattr(plugin, "plan", None), list(messages.warnings))
 
 
 def _swap(staging: Path, target: Path) -> None:
@@ -246,6 +265,12 @@ class SearchIndex:
         self._send({"type": "AddFile", "index_id": self._index_id, "url": url,
                     "file_path": None, "file_contents": html}, keep=False)
         self.pages += 1
+
+    def add_page(self, url: str, content: str, language: str) -> None:
+        """Index a page's content (bok's finished HTML) as a page in ``language``: Pagefind
+        keeps an index per language, and the search page asks for its own ``lang``."""
+        self.add(url, f'<!DOCTYPE html><html lang="{language}"><head></head>'
+                      f"<body>{content}</body></html>")
 
     def write(self, folder: Path) -> None:
         """Start writing the index into ``folder`` (the site's ``pagefind/``), once every page

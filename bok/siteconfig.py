@@ -32,7 +32,7 @@ from typing import Any
 
 from . import document, strictyaml, unsafe
 from .errors import FileProblem, Finding
-from .model import CONTENT, SITE_CONFIG, content_digest
+from .model import CONTENT, DEFAULT_ENGINE, ENGINES, SITE_CONFIG, content_digest
 from .trees import FILE, LINK
 
 HTTP = ("http://", "https://")
@@ -194,11 +194,17 @@ class _Checker:
                 found = self.local((key, index), value, CONTENT)
                 if found:
                     refs.append(found)
-        for index, (name, _options) in enumerate(_named(data.get("markdown_extensions"))):
+        for index, (name, _options) in enumerate(named(data.get("markdown_extensions"))):
             if name in REFUSED_EXTENSIONS:
                 self.refuse(("markdown_extensions", index), f"'{name}' is not allowed: "
                             f"{REFUSED_EXTENSIONS[name]}", f"Remove '{name}'.")
-        for index, (name, options) in enumerate(_named(data.get("plugins"))):
+        for index, (name, options) in enumerate(named(data.get("plugins"))):
+            engine = options.get("engine", DEFAULT_ENGINE) if isinstance(options, dict) else None
+            if name == "bok" and engine is not None and engine not in ENGINES:
+                self.findings.append(Finding(
+                    SITE_CONFIG, "schema", f"the bok plugin's 'engine' is {engine!r}; expected "
+                    f"one of {', '.join(ENGINES)}", self.line("plugins", index),
+                    fix=f"Set 'engine: {DEFAULT_ENGINE}' or 'engine: zensical', or remove it."))
             if name == "bok" and isinstance(options, dict) and \
                     str(options.get("drafts", "")).lower() == "true":
                 self.refuse(("plugins", index), "the bok plugin's 'drafts: true' publishes "
@@ -272,7 +278,15 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _named(value: Any) -> list[tuple[str, Any]]:
+def plugin_options(data: dict, wanted: str) -> dict | None:
+    """The options of plugin ``wanted`` in mkdocs.yml's data ({} for none); None if absent."""
+    for name, options in named(data.get("plugins")):
+        if name == wanted:
+            return options if isinstance(options, dict) else {}
+    return None
+
+
+def named(value: Any) -> list[tuple[str, Any]]:
     """Plugins and extensions: a list of names or one-key mappings, or a mapping."""
     if isinstance(value, dict):
         return list(value.items())

@@ -40,8 +40,9 @@ SEARCH_MOUNT = ('<div id="bok-search" class="bok-search" data-pagefind-ignore="a
                 '<p class="bok-search__note">Search needs JavaScript, and the index that '
                 "<code>bok build</code> makes.</p></div>\n")
 #: Characters that an engine's Markdown preprocessors act on before raw HTML is set aside
-#: (fenced code, tab expansion): written as character references, which read the same.
-_INERT = str.maketrans({"`": "&#96;", "~": "&#126;", "\t": "&#9;"})
+#: (fenced code, tab expansion, Zensical's link check): written as character references, which
+#: read the same.
+_INERT = str.maketrans({"`": "&#96;", "~": "&#126;", "\t": "&#9;", "[": "&#91;"})
 
 
 @dataclass
@@ -57,6 +58,7 @@ class StagedPage:
     markdown: str = ""  # for a page the engine renders (the tags index)
     headings: list[render.Heading] = field(default_factory=list)
     chapter: str | None = None  # the chapter shown, for chapter pages (they are searched)
+    links_from: str = ""  # the URL its relative links were written from (url, or its file's)
 
 
 @dataclass
@@ -75,8 +77,12 @@ def stage_folder(root: Path, drafts: bool) -> Path:
 
 def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, drafts: bool,
                directory_urls: bool = True, permalink: str | None = None,
-               tags_page: bool = False) -> Stage:
-    """Render every planned page and write the staged tree; return what was staged."""
+               tags_page: bool = False, links_from_source: bool = False) -> Stage:
+    """Render every planned page and write the staged tree; return what was staged.
+
+    ``links_from_source``: write relative links as seen from the staged file's folder, for an
+    engine that rewrites them as it would a Markdown link (Zensical), not from the page's URL.
+    """
     folder = stage_folder(root, drafts)
     urls = {src: render.page_url(src, directory_urls) for src in plan.pages}
     if tags_page:
@@ -84,7 +90,7 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
     pages: dict[str, StagedPage] = {}
     unpublished: list[tuple[str, str]] = []
     for src, planned in plan.pages.items():
-        url = urls[src]
+        url = render.page_url(src, False) if links_from_source else urls[src]
 
         def resolve(target: str, url: str = url) -> str | None:
             found = urls.get(target)
@@ -104,8 +110,9 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
             headings = out.headings
         if src != "index.md":  # the home page's own text links them
             body += site.site_links(src, resolve)
-        pages[src] = StagedPage(src, url, planned.title, planned.description, planned.tags,
-                                body, headings=headings, chapter=planned.chapter)
+        pages[src] = StagedPage(src, urls[src], planned.title, planned.description, planned.tags,
+                                body, headings=headings, chapter=planned.chapter,
+                                links_from=url)
     if tags_page:
         pages[site.TAGS_PAGE] = StagedPage(site.TAGS_PAGE, urls[site.TAGS_PAGE], "Tags",
                                            markdown="# Tags\n\n<!-- material/tags -->\n")

@@ -1,0 +1,114 @@
+"""From the book to the staged tree: what every engine runs before it lays out a page.
+
+The MkDocs plugin (``on_config``) and the Zensical engine call :func:`stage_book` with the
+settings each reads from ``mkdocs.yml`` (:class:`Settings`), so both publish the same pages:
+the book loaded strictly, its records verified, its history read once, the site planned
+(:mod:`bok.site`) and rendered, sanitized and staged (:mod:`bok.stage`).
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import clock, history, render, site, stage
+from .errors import BokError
+from .gate import evaluate_book
+from .loading import load_book, rules_problems
+from .revisions import earlier_endorsed
+from .trees import WorkTree
+
+SHALLOW_FIX = ("this is a shallow clone, so revision history, dates and authors would be wrong. "
+               "Fetch the whole history (actions/checkout with fetch-depth: 0, or "
+               "'git fetch --unshallow'), or build without history (bok build --no-history, "
+               "or 'history: false' under the bok plugin in mkdocs.yml)")
+
+_LANG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What staging needs of the site's configuration, whichever engine read it."""
+
+    extensions: list[Any]  # the Markdown extensions, as MkDocs lists them (names or objects)
+    extension_configs: dict[str, Any]
+    permalink: str | None = None  # the toc extension's heading anchor symbol
+    repo_url: str | None = None  # http(s) only
+    directory_urls: bool = True
+    tags: bool = False  # the theme's tags plugin is on: stage its index page
+    history: bool = True
+    #: Relative links as the engine reads them: from the page's URL (MkDocs, which hands bok's
+    #: HTML to the theme untouched) or from the staged file's folder (Zensical rewrites them).
+    links_from_source: bool = False
+
+
+@dataclass
+class StagedBook:
+    plan: site.SitePlan
+    stage: stage.Stage
+    warnings: list[str] = field(default_factory=list)
+
+
+def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
+    """Load, judge, plan, render and stage the book at ``root``; raise :class:`BokError` when
+    nothing can be judged (the registry or policy does not load), in a shallow clone with
+    history, or when the staged folder is not bok's."""
+    refused = render.refused(settings.extensions)
+    if refused:
+        name, why = refused[0]
+        raise BokError(f"mkdocs.yml: markdown extension '{name}' cannot be used: {why}. "
+                       "Remove it from markdown_extensions.")
+    renderer = render.Renderer(settings.extensions, settings.extension_configs)
+    today = clock.today()
+    # Git reads the history while Python loads the book: the two overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(history.read_history, root) if settings.history else None
+        book = load_book(WorkTree(root))
+        hist = reading.result() if reading is not None else None
+    for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
+        raise BokError(str(finding))
+    warnings = [str(f) for f in book.findings if f.is_error]
+    if hist is not None and hist.shallow:
+        raise BokError(SHALLOW_FIX)
+    statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(root))
+    plan = site.plan_site(root, book, statuses, verifications, hist, today, drafts=drafts,
+                          repo_url=settings.repo_url, theme_tags=settings.tags)
+    staged = stage.stage_site(root, plan, renderer, drafts, settings.directory_urls,
+                              settings.permalink, settings.tags,
+                              links_from_source=settings.links_from_source)
+    warnings += [f"content/{page}: the link to '{target}' reaches no published page; readers "
+                 "see its text without a link" for page, target in staged.unpublished_links]
+    return StagedBook(plan, staged, warnings)
+
+
+def check_docs_dir(root: Path, docs_dir: Path, expected: Path) -> None:
+    """The engine must read bok's staged folder, never ``content/``."""
+    docs = (root / docs_dir).resolve()
+    if docs != expected.resolve():
+        shown = docs.relative_to(root) if docs.is_relative_to(root) else docs
+        raise BokError(f"mkdocs.yml must set 'docs_dir: {stage.STAGE}' (it is {shown}): bok "
+                       "stages the endorsed book there; an engine pointed at content/ would "
+                       "publish chapters nobody endorsed")
+
+
+def language(value) -> str:
+    """The language the pages declare (``<html lang>``), as Pagefind indexes them: ``value``
+    if it is a language tag, else ``en``."""
+    value = str(value or "en")
+    return value if _LANG.fullmatch(value) else "en"
+
+
+def http_url(url: str | None) -> str | None:
+    """Only an http(s) URL may reach a page (a 'javascript:' repo_url would be a link)."""
+    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) \
+        else None
+
+
+def permalink(setting) -> str | None:
+    """The symbol the toc extension puts after headings (its ``permalink``), or None."""
+    if setting is True:
+        return "¶"
+    return setting if isinstance(setting, str) and setting else None
