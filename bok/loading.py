@@ -24,6 +24,7 @@ from .model import (
     Chapter,
     Domain,
     Home,
+    KeyState,
     Member,
     Policy,
     Record,
@@ -221,7 +222,8 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
         if _add(findings, MEMBERS_PATH, problems):
             continue
         keys = []
-        for index, key_line in enumerate(values["keys"]):
+        states = []
+        for index, (key_line, retired, revoked) in enumerate(values["keys"]):
             where = lines.get(("members", member_id, "keys", index), line)
             try:
                 key = sshsig.parse_public_key(key_line)
@@ -238,9 +240,12 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
                 continue
             owners[key.fingerprint] = member_id
             keys.append(key)
+            if retired or revoked:
+                states.append(KeyState(key.fingerprint, retired, revoked))
         members[member_id] = Member(
             id=member_id, name=values["name"], email=values["email"], github=values["github"],
-            keys=tuple(keys), expert_in=values["expert_in"], steward=values["steward"])
+            keys=tuple(keys), expert_in=values["expert_in"], steward=values["steward"],
+            key_states=tuple(states))
     return Registry(members)
 
 
