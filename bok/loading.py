@@ -411,13 +411,31 @@ def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
             "chapter_types", doc.lines.get(("type",)),
             fix=f"Use one of: {', '.join(book.policy.chapter_types)}."))
     invalid |= _unsafe_body(path, doc.body, doc.body_line, book)
+    invalid |= _bad_successor(tree, path, values["superseded_by"], doc.lines, book)
     if invalid:
         return None
     domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
     return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
                    authors=values["authors"], type=values["type"], summary=values["summary"],
                    tags=values["tags"], draft=values["draft"], digest=content_digest(data),
-                   body=doc.body, body_line=doc.body_line)
+                   body=doc.body, body_line=doc.body_line,
+                   superseded_by=values["superseded_by"])
+
+
+def _bad_successor(tree: Tree, path: str, successor: str, lines: dict, book: Book) -> bool:
+    """``superseded_by`` names another chapter, or the chapter is invalid. A successor that
+    does not exist (deleted since) is a warning: the retired chapter stays readable."""
+    if not successor:
+        return False
+    invalid = successor == path or is_governed(successor)
+    if invalid or not tree.exists(successor):
+        why = "the chapter itself" if successor == path else (
+            "a domain page" if is_governed(successor) else "a file that does not exist")
+        book.findings.append(Finding(
+            path, "unknown-successor", f"'superseded_by': {successor} is {why}",
+            lines.get(("superseded_by",)), severity="error" if invalid else WARNING,
+            fix="Name the chapter that replaces this one, as content/<domain>/<slug>.md."))
+    return invalid
 
 
 def chapter_at(path: str, data: bytes) -> Chapter | None:
@@ -434,7 +452,8 @@ def chapter_at(path: str, data: bytes) -> Chapter | None:
     return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
                    authors=values["authors"], type=values["type"], summary=values["summary"],
                    tags=values["tags"], draft=values["draft"], digest=content_digest(data),
-                   body=doc.body, body_line=doc.body_line)
+                   body=doc.body, body_line=doc.body_line,
+                   superseded_by=values["superseded_by"])
 
 
 def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:

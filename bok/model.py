@@ -157,6 +157,7 @@ class Chapter:
     digest: str = ""
     body: str = ""
     body_line: int = 1
+    superseded_by: str = ""  # a retired chapter: the path of the chapter that replaces it
 
     @property
     def reviews_dir(self) -> str:

@@ -164,7 +164,7 @@ class BokPlugin(BasePlugin[BokConfig]):
         if staged is None or staged.html is None:
             return html
         page.toc = _toc(staged.headings)
-        if staged.chapter is not None and self.search is not None:
+        if staged.chapter is not None and staged.indexed and self.search is not None:
             # final: the theme only wraps it; Pagefind indexes it now
             self.search.add("/" + page.url, f'<!DOCTYPE html><html lang="{self.language}">'
                                             f"<head></head><body>{staged.html}</body></html>")

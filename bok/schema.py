@@ -257,6 +257,11 @@ CHAPTER = Schema("chapter front matter", {
     "draft": Option(Boolean(), default=False,
                     help="true or false; true keeps the chapter out of the review gate "
                          "and the site"),
+    "superseded_by": Option(Text(re.compile(r"^content/[^/]+/.+\.md$"),
+                                 "a chapter path content/<domain>/<slug>.md"), default="",
+                            help="retires the chapter: the path of the chapter that replaces "
+                                 "it (content/<domain>/<slug>.md); it stays readable under a "
+                                 "banner, out of search"),
 })
 
 DOMAIN = Schema("domain page front matter", {

@@ -25,7 +25,7 @@ import html
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -45,6 +45,7 @@ RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind")
 #: Ids of the headings bok adds to a chapter page, with their titles (for the table of contents).
 REVIEW_NOTES = ("review-notes", "Review notes")
 REVISION_HISTORY = ("revision-history", "Revision history")
+REFERENCED_BY = ("referenced-by", "Referenced by")
 CHANGES = ("changes-under-review", "Changes under review")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
@@ -250,7 +251,8 @@ def _chapter_page(view: ChapterView) -> Page:
 
 
 def chapter_html(page: Page, body_html: str, resolve: Resolve,
-                 permalink: str | None = None, title_id: str = "title") -> str:
+                 permalink: str | None = None, title_id: str = "title",
+                 referenced_by: Sequence[tuple[str, str]] = ()) -> str:
     """The whole content of a chapter page: bok's blocks around ``body_html``.
 
     ``body_html`` is the chapter's body as rendered (and sanitised) by the engine. Everything
@@ -258,7 +260,8 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
     is the title, banners, attribution, body and review notes, with filters for domain, type,
     author and state; the revision history is left out of the index. ``permalink`` is the
     symbol of heading anchors (as the toc extension's ``permalink``), None for none;
-    ``title_id`` the id of the title's heading.
+    ``title_id`` the id of the title's heading; ``referenced_by`` the (src, title) of the
+    chapter pages that link to this one.
     """
     view = page.view
     if view is None:
@@ -269,21 +272,69 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
              f'data-pagefind-meta="title:{esc(page.title)}">\n',
              _heading((title_id, page.title), permalink, level=1),
              _banners(view),
+             _retired_banner(view, resolve),
              _attribution(view, resolve),
              body_html, "\n",
              _changes_section(view, permalink),
              _review_notes(view, resolve, permalink),
+             _referenced_section(referenced_by, resolve, permalink),
              _history_section(view, permalink),
              "</div>\n"]
     return "".join(parts)
 
 
-def chapter_headings(page: Page) -> list[tuple[str, str]]:
-    """The (id, title) of the headings :func:`chapter_html` adds, for the table of contents."""
+def chapter_headings(page: Page, referenced: bool = False) -> list[tuple[str, str]]:
+    """The (id, title) of the headings :func:`chapter_html` adds, for the table of contents
+    (``referenced``: it lists the chapters that link to this one)."""
     if page.view is None:
         return []
     return ([CHANGES] if page.view.preview_of is not None else []) + (
-        [REVIEW_NOTES] if _notes(page.view) else []) + [REVISION_HISTORY]
+        [REVIEW_NOTES] if _notes(page.view) else []) + (
+        [REFERENCED_BY] if referenced else []) + [REVISION_HISTORY]
+
+
+def indexed(page: Page) -> bool:
+    """Whether search indexes the page: chapters, except retired ones (``superseded_by``).
+
+    A retired chapter stays readable, but search leads to its successor: Pagefind ranks by
+    the words of each page and has no way to push one page below the others, so a retired
+    chapter full of the query's words would still come first. Left out of the index, it
+    cannot.
+    """
+    return page.view is not None and not page.view.meta.superseded_by
+
+
+def _retired_banner(view: ChapterView, resolve: Resolve) -> str:
+    """A retired chapter's banner, pointing readers to its successor."""
+    successor = view.meta.superseded_by
+    if not successor:
+        return ""
+    target = _src(successor)
+    href = resolve(target)
+    if href is not None:
+        where = f'<a href="{esc(href)}">{esc(_title_of(view.ctx, successor))}</a>'
+        then = f"Read {where} instead."
+    else:
+        then = "Its successor is not published yet."
+    return ('<div class="admonition warning bok-retired">\n'
+            '<p class="admonition-title">Retired: superseded</p>\n'
+            f"<p>This chapter is kept for reference; it is no longer the book's practice. "
+            f"{then}</p>\n</div>\n")
+
+
+def _title_of(ctx: _Context, path: str) -> str:
+    chapter = ctx.book.chapters.get(path)
+    return chapter.title if chapter else path
+
+
+def _referenced_section(referenced_by: Sequence[tuple[str, str]], resolve: Resolve,
+                        permalink: str | None) -> str:
+    """The published chapters that link to this one, so readers find what builds on it."""
+    if not referenced_by:
+        return ""
+    items = "".join(f"<li>{_a(resolve, src, esc(title))}</li>\n" for src, title in referenced_by)
+    return ('<section class="bok-referenced-by" data-pagefind-ignore="all">\n'
+            + _heading(REFERENCED_BY, permalink) + f"<ul>\n{items}</ul>\n</section>\n")
 
 
 def _changes_section(view: ChapterView, permalink: str | None) -> str:
@@ -558,9 +609,11 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     for page_src in _reading_order(ctx, domain, plan):
         path = f"{CONTENT}/{page_src}"
         state = ctx.statuses[path].state
+        view = plan.pages[page_src].view
+        words = "retired" if view is not None and view.meta.superseded_by else \
+            _STATE_WORDS.get(state, state)
         by_type[book.chapters[path].type].append(
-            f"- {link(page_src, src, plan.pages[page_src].title)} · "
-            f"{text(_STATE_WORDS.get(state, state))}")
+            f"- {link(page_src, src, plan.pages[page_src].title)} · {text(words)}")
     for chapter_type in book.policy.chapter_types:
         if by_type.get(chapter_type):
             parts.append(f"## {text(chapter_type.capitalize())}\n\n"

@@ -57,6 +57,7 @@ class StagedPage:
     markdown: str = ""  # for a page the engine renders (the tags index)
     headings: list[render.Heading] = field(default_factory=list)
     chapter: str | None = None  # the chapter shown, for chapter pages (they are searched)
+    indexed: bool = True  # a retired chapter (superseded) is left out of the search index
 
 
 @dataclass
@@ -83,27 +84,34 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
         urls[site.TAGS_PAGE] = render.page_url(site.TAGS_PAGE, directory_urls)
     pages: dict[str, StagedPage] = {}
     unpublished: list[tuple[str, str]] = []
+    # Two passes: every body is rendered first, so each chapter page can list the chapters
+    # that link to it ("referenced by") when it is composed.
+    rendered = {src: renderer.render(planned.markdown, src, urls[src], urls.get)
+                for src, planned in plan.pages.items()}
+    referenced_by = _referenced_by(plan, rendered)
     for src, planned in plan.pages.items():
-        url = urls[src]
+        url, out = urls[src], rendered[src]
 
         def resolve(target: str, url: str = url) -> str | None:
             found = urls.get(target)
             return None if found is None else render.relative_url(found, url)
 
-        out = renderer.render(planned.markdown, src, url, urls.get)
         unpublished += [(src, target) for target in out.unpublished]
         if planned.view is not None:
             title_id = _free_id(slugify(planned.title, "-") or "title",
                                 {h.id for h in out.headings})
-            body = site.chapter_html(planned, out.html, resolve, permalink, title_id)
+            refs = referenced_by.get(src, [])
+            body = site.chapter_html(planned, out.html, resolve, permalink, title_id, refs)
             headings = [render.Heading(1, title_id, planned.title),
                         *(render.Heading(max(h.level, 2), h.id, h.title) for h in out.headings),
-                        *(render.Heading(2, i, t) for i, t in site.chapter_headings(planned))]
+                        *(render.Heading(2, i, t)
+                          for i, t in site.chapter_headings(planned, bool(refs)))]
         else:
             body = out.html + (SEARCH_MOUNT if src == site.SEARCH_PAGE else "")
             headings = out.headings
         pages[src] = StagedPage(src, url, planned.title, planned.description, planned.tags,
-                                body, headings=headings, chapter=planned.chapter)
+                                body, headings=headings, chapter=planned.chapter,
+                                indexed=site.indexed(planned))
     if tags_page:
         pages[site.TAGS_PAGE] = StagedPage(site.TAGS_PAGE, urls[site.TAGS_PAGE], "Tags",
                                            markdown="# Tags\n\n<!-- material/tags -->\n")
@@ -114,6 +122,23 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
     files[STYLESHEET] = (_WEB / "bok.css").read_bytes()
     written = write_tree(folder, files)
     return Stage(folder, pages, _nav(plan), set(files), unpublished, written)
+
+
+def _referenced_by(plan: site.SitePlan, rendered: dict[str, render.Rendered]
+                   ) -> dict[str, list[tuple[str, str]]]:
+    """For each chapter page, the (src, title) of the other chapter pages that link to it,
+    by title."""
+    found: dict[str, set[str]] = {}
+    for src, out in rendered.items():
+        if plan.pages[src].view is None:
+            continue
+        for target in out.links:
+            page = plan.pages.get(target)
+            if target != src and page is not None and page.view is not None:
+                found.setdefault(target, set()).add(src)
+    return {target: sorted(((s, plan.pages[s].title) for s in sources),
+                           key=lambda item: (item[1].casefold(), item[0]))
+            for target, sources in found.items()}
 
 
 def _page_file(page: StagedPage) -> bytes:
