@@ -37,7 +37,7 @@ from .model import (
 )
 from .policy import Status
 from .signing import Verification, record_payload, verify_record
-from .siteconfig import load_site_config
+from .siteconfig import SiteConfig, load_site_config
 from .trees import GitTree, WorkTree
 
 EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
@@ -125,7 +125,9 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
             new = finding.path in new_records
             findings.append(finding if new else finding.as_warning())
     if trust is None:
-        findings.extend(load_site_config(tree)[1])
+        site, site_findings = load_site_config(tree)
+        findings.extend(site_findings)
+        findings.extend(_feed_without_site_url(site))
         findings.extend(_shallow(root))
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
@@ -242,6 +244,17 @@ def _lost_by_registry_change(root: Path, trust: GitTree, changes: dict[str, str]
                if before[p].published and not s.published}
     return _lost(whole, dropped, verifications, current,
                  cause="this change to reviews/members.yml: ")
+
+
+def _feed_without_site_url(site: SiteConfig | None) -> list[Finding]:
+    """The Atom feed (feed.xml) needs the site's address to give feed readers absolute links."""
+    if site is None or str(site.data.get("site_url") or "").startswith(("https://", "http://")):
+        return []
+    return [Finding(SITE_CONFIG, "feed-without-site-url", "mkdocs.yml has no http(s) "
+                    "site_url, so the Atom feed (feed.xml) links its entries relative to "
+                    "itself, which some feed readers do not follow", severity=WARNING,
+                    fix="Add 'site_url: https://...' (where the book is published) to "
+                        "mkdocs.yml.")]
 
 
 def _shallow(root: Path) -> list[Finding]:

@@ -26,7 +26,7 @@ HOME_PAGE = "content/index.md"
 SIGNOFF_FOLDERS = {MEMBERS_PATH: "members", POLICY_PATH: "policy", SITE_CONFIG: "mkdocs",
                    HOME_PAGE: "home"}
 # Domain folders the site uses for its own pages (member pages, tags, search, assets).
-RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind")
+RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind", "whats-new")
 
 
 def content_digest(data: bytes) -> str:

@@ -121,7 +121,8 @@ class BokPlugin(BasePlugin[BokConfig]):
                                    theme_tags=tags)
         try:
             self.staged = stage.stage_site(self.root, self.plan, renderer, drafts,
-                                           config.use_directory_urls, permalink, tags)
+                                           config.use_directory_urls, permalink, tags,
+                                           config.site_name, _http_url(config.site_url))
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
         for page, target in self.staged.unpublished_links:

@@ -119,9 +119,9 @@ class _Links(Treeprocessor):
             return None
         path = posixpath.normpath(posixpath.join(posixpath.dirname(state.src),
                                                  unquote(parts.path)))
-        if not path.endswith(".md"):
-            return None  # a file: not published unless the site has it (left as written)
         found = state.page_url(path)
+        if not path.endswith(".md") and found is None:
+            return None  # a file: not published unless the site has it (left as written)
         if found is None:
             return None, url, path
         fragment = f"#{parts.fragment}" if parts.fragment else ""

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import markdown as markdown_lib
 
-from . import history, loading, policy, sanitize
+from . import activity, feed, history, loading, policy, sanitize
 from .model import CONTENT, Book, Chapter, Domain, Member, content_digest
 from .policy import Status
 from .revisions import EndorsedRevision, endorsed_revisions, newest_endorsed
@@ -40,8 +40,9 @@ from .signing import Verification
 
 MEMBERS_DIR = "members"
 TAGS_PAGE = "tags.md"
+WHATS_NEW_PAGE = "whats-new.md"
 SEARCH_PAGE = "search.md"
-RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind")
+RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind", "whats-new")
 #: Ids of the headings bok adds to a chapter page, with their titles (for the table of contents).
 REVIEW_NOTES = ("review-notes", "Review notes")
 REVISION_HISTORY = ("revision-history", "Revision history")
@@ -85,6 +86,8 @@ class SitePlan:
     domains: list[DomainNav] = field(default_factory=list)
     #: chapters left out of the site, by the reason (their state): for the build's summary
     left_out: dict[str, list[str]] = field(default_factory=dict)
+    #: what's new, newest first: the feed (feed.xml) and the "what's new" page
+    news: list[feed.Entry] = field(default_factory=list)
 
 
 def text(value: str) -> str:
@@ -182,11 +185,15 @@ def plan_site(root: Path, book: Book, statuses: dict[str, Status],
         page = _domain_page(ctx, domain.id, plan)
         plan.pages[page.src_uri] = page
         plan.domains.append(DomainNav(domain.id, domain.title, _reading_order(ctx, domain, plan)))
-    wrote, endorsed = _members_chapters(ctx, plan)
+    shown = _shown(plan)
+    found = activity.events(root, book, verifications, hist)
+    done = activity.contributions(found, shown)
     for member in book.registry.members.values():
-        page = _member_page(ctx, member, wrote[member.id], endorsed[member.id])
+        page = _member_page(ctx, member, done.get(member.id, activity.Contributions()), plan)
         plan.pages[page.src_uri] = page
-    plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx)
+    plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx, done)
+    plan.news = _news(ctx, found, shown, plan)
+    plan.pages[WHATS_NEW_PAGE] = _whats_new_page(ctx, plan)
     plan.pages[SEARCH_PAGE] = _search_page()
     home = _home_page(ctx, plan)
     plan.pages[home.src_uri] = home
@@ -623,20 +630,10 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     return Page(src, domain.title, "".join(parts), domain.description)
 
 
-def _members_chapters(ctx: _Context, plan: SitePlan) -> tuple[dict, dict]:
-    """For every member: the published chapters they wrote, and those they endorsed."""
-    wrote: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    endorsed: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for path, status in plan.published.items():
-        src, title = _src(path), plan.pages[_src(path)].title
-        for member_id in dict.fromkeys(ctx.book.chapters[path].authors):
-            wrote[member_id].append((src, title))
-        for member_id in dict.fromkeys(status.endorsed_by):
-            endorsed[member_id].append((src, title))
-    return wrote, endorsed
-
-
-def _member_page(ctx: _Context, member: Member, wrote: list, endorsed: list) -> Page:
+def _member_page(ctx: _Context, member: Member, done: activity.Contributions,
+                 plan: SitePlan) -> Page:
+    """A member's page: their roles, then their contributions to the published book over
+    time (its size follows their own contributions, never the registry's size)."""
     src = member_page(member.id)
     parts = [f"# {text(member.name)}\n\n"]
     roles = []
@@ -648,19 +645,122 @@ def _member_page(ctx: _Context, member: Member, wrote: list, endorsed: list) -> 
         roles.append("Steward of the book")
     if roles:
         parts.append(" · ".join(roles) + "\n\n")
-    wrote_list = "\n".join(sorted(f"- {link(c, src, t)}" for c, t in wrote))
-    endorsed_list = "\n".join(sorted(f"- {link(c, src, t)}" for c, t in endorsed))
-    parts.append("## Chapters written\n\n" + (wrote_list or "None yet.") + "\n\n")
-    parts.append("## Chapters endorsed\n\n" + (endorsed_list or "None yet.") + "\n")
+    counts = [_count(len(done.written), "chapter written", "chapters written"),
+              _count(len(done.endorsed), "endorsement", "endorsements"),
+              _count(len(done.revalidated), "re-validation", "re-validations"),
+              _count(len(done.objections), "objection that led to a revision",
+                     "objections that led to a revision")]
+    last = f"**Last active** {_date(done.last_active)} · " if done.last_active else ""
+    parts.append(last + " · ".join(counts) + "\n\n")
+
+    def chapter(path: str) -> str:
+        return link(_src(path), src, plan.pages[_src(path)].title)
+
+    written = [f"- {chapter(p)}" + (f" · {_date(d)}" if d else "") for p, d in done.written]
+    endorsed = [f"- {chapter(e.chapter)} · {_date(e.date)}" for e in done.endorsed]
+    revalidated = [f"- {chapter(e.chapter)} · {_date(e.date)}" for e in done.revalidated]
+    objections = [f"- {chapter(o.chapter)} · objected {_date(o.date)}, revised "
+                  f"{_date(r.date)}" for o, r in done.objections]
+    for title, rows in (("Chapters written", written), ("Chapters endorsed", endorsed),
+                        ("Re-validations", revalidated),
+                        ("Objections that led to a revision", objections)):
+        parts.append(f"## {title}\n\n" + ("\n".join(rows) or "None yet.") + "\n\n")
+    years = _by_year(done)
+    if years:
+        parts.append("## Contributions by year\n\n| Year | Written | Revisions | Endorsed "
+                     "| Re-validated | Objections |\n| --- | --- | --- | --- | --- | --- |\n"
+                     + "".join(f"| {y} | {' | '.join(str(n) for n in row)} |\n"
+                               for y, row in years) + "\n")
     return Page(src, member.name, "".join(parts))
 
 
-def _members_index(ctx: _Context) -> Page:
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _by_year(done: activity.Contributions) -> list[tuple[int, list[int]]]:
+    """Contributions per year, newest first: written, revisions, endorsed, re-validated,
+    objections that led to a revision."""
+    years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for _path, day in done.written:
+        if day:
+            years[day.year][0] += 1
+    for column, events in ((1, done.revised), (2, done.endorsed), (3, done.revalidated),
+                           (4, [o for o, _ in done.objections])):
+        for event in events:
+            years[event.date.year][column] += 1
+    return sorted(years.items(), reverse=True)
+
+
+def _members_index(ctx: _Context, done: dict[str, activity.Contributions]) -> Page:
+    """Every member, the most recently active first, with the domains they are expert in."""
     src = f"{MEMBERS_DIR}/index.md"
-    rows = [f"- {link(member_page(m.id), src, m.name)}"
-            for m in sorted(ctx.book.registry.members.values(), key=lambda m: m.name)]
-    return Page(src, "Members", "# Members\n\nThe people who write and endorse this book.\n\n"
-                + "\n".join(rows) + "\n")
+
+    def recent(member: Member) -> tuple:
+        last = done[member.id].last_active if member.id in done else None
+        return (-(last.toordinal() if last else 0), member.name.casefold(), member.id)
+
+    rows = []
+    for member in sorted(ctx.book.registry.members.values(), key=recent):
+        mine = done.get(member.id)
+        facts = []
+        if member.expert_in:
+            facts.append("expert in " + ", ".join(
+                text(ctx.book.domains[d].title if d in ctx.book.domains else d)
+                for d in member.expert_in))
+        if mine is not None and mine.last_active:
+            facts.append(f"last active {_date(mine.last_active)}")
+        rows.append(f"- {link(member_page(member.id), src, member.name)}"
+                    + "".join(f" · {fact}" for fact in facts))
+    return Page(src, "Members", "# Members\n\nThe people who write and endorse this book, "
+                "the most recently active first.\n\n" + "\n".join(rows) + "\n")
+
+
+def _shown(plan: SitePlan) -> dict[str, Chapter]:
+    """The revision each published chapter's page shows (its front matter and digest)."""
+    views = {path: plan.pages[_src(path)].view for path in plan.published}
+    return {path: view.meta for path, view in views.items() if view is not None}
+
+
+def _news(ctx: _Context, found: list[activity.Event], shown: dict[str, Chapter],
+          plan: SitePlan) -> list[feed.Entry]:
+    """What's new in the published book, for the feed and the "what's new" page."""
+    needed = {path: ctx.book.policy.rules_for(chapter.domain).endorsements
+              for path, chapter in shown.items()}
+    entries = []
+    news = activity.news(found, shown, plan.published, ctx.book.registry, needed)
+    for item in news[:2 * feed.LIMIT]:
+        chapter = shown[item.chapter]
+        entries.append(feed.Entry(
+            item, _src(item.chapter), plan.pages[_src(item.chapter)].title,
+            tuple(_member_name(ctx.book, a) for a in chapter.authors),
+            tuple(_member_name(ctx.book, m) for m in item.members), chapter.summary))
+    return entries
+
+
+def _whats_new_page(ctx: _Context, plan: SitePlan) -> Page:
+    """The news, newest first, by month; each entry links its chapter and its people."""
+    src = WHATS_NEW_PAGE
+    parts = ["# What's new\n\nChapters newly endorsed, revised and re-validated, newest "
+             f"first. Follow them in a feed reader: [Atom feed]({feed.FEED}).\n\n"]
+    month = None
+    for entry in plan.news:
+        item = entry.item
+        if item.date.strftime("%Y-%m") != month:
+            month = item.date.strftime("%Y-%m")
+            parts.append(f"\n## {item.date.strftime('%B %Y')}\n\n")
+        view = plan.pages[entry.src].view
+        verb = "re-validated" if item.kind == activity.NEWS_REVALIDATED else "endorsed"
+        line = (f"- {_date(item.date)} · **{text(feed.HEADLINES[item.kind])}** "
+                f"{link(entry.src, src, entry.title)}")
+        if view is not None:
+            line += f" · by {_people(ctx, view.meta.authors, src)}"
+        if item.members:
+            line += f"; {verb} by {_people(ctx, item.members, src)}"
+        parts.append(line + "\n")
+    if not plan.news:
+        parts.append("Nothing is published yet.\n")
+    return Page(src, "What's new", "".join(parts))
 
 
 def _search_page() -> Page:
@@ -683,6 +783,7 @@ def _home_page(ctx: _Context, plan: SitePlan) -> Page:
                     f"({count} chapter{'s' * (count != 1)})")
     parts.append("## Domains\n\n" + ("\n".join(rows) if rows else "No domain yet.") + "\n\n")
     parts.append(f"The {link(f'{MEMBERS_DIR}/index.md', src, 'members')} write and endorse "
-                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters.\n")
+                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters, or "
+                 f"see {link(WHATS_NEW_PAGE, src, 'what is new')}.\n")
     return Page(src, home.title if home else "Home", "".join(parts),
                 home.description if home else "")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from markdown.extensions.toc import slugify
 
-from . import render, sanitize, site
+from . import feed, render, sanitize, site
 from .errors import BokError
 
 STAGE = ".bok/stage"
@@ -76,17 +76,22 @@ def stage_folder(root: Path, drafts: bool) -> Path:
 
 def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, drafts: bool,
                directory_urls: bool = True, permalink: str | None = None,
-               tags_page: bool = False) -> Stage:
-    """Render every planned page and write the staged tree; return what was staged."""
+               tags_page: bool = False, site_name: str = "", site_url: str | None = None
+               ) -> Stage:
+    """Render every planned page and write the staged tree; return what was staged.
+
+    ``site_name`` and ``site_url`` (mkdocs.yml's) title the Atom feed and make its links
+    absolute."""
     folder = stage_folder(root, drafts)
     urls = {src: render.page_url(src, directory_urls) for src in plan.pages}
     if tags_page:
         urls[site.TAGS_PAGE] = render.page_url(site.TAGS_PAGE, directory_urls)
+    files_linked = {**urls, feed.FEED: feed.FEED}  # pages may link to the feed too
     pages: dict[str, StagedPage] = {}
     unpublished: list[tuple[str, str]] = []
     # Two passes: every body is rendered first, so each chapter page can list the chapters
     # that link to it ("referenced by") when it is composed.
-    rendered = {src: renderer.render(planned.markdown, src, urls[src], urls.get)
+    rendered = {src: renderer.render(planned.markdown, src, urls[src], files_linked.get)
                 for src, planned in plan.pages.items()}
     referenced_by = _referenced_by(plan, rendered)
     for src, planned in plan.pages.items():
@@ -120,6 +125,7 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
     files[SEARCH_SCRIPT] = (_WEB / "search.js").read_bytes().replace(
         b'"__BOK_SEARCH_PAGE__"', json.dumps(search_url).encode())
     files[STYLESHEET] = (_WEB / "bok.css").read_bytes()
+    files[feed.FEED] = feed.atom(plan.news, urls, site_name, site_url)
     written = write_tree(folder, files)
     return Stage(folder, pages, _nav(plan), set(files), unpublished, written)
 

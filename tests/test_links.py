@@ -8,16 +8,18 @@ successor, and out of search.
 
 from __future__ import annotations
 
-import functools
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from bok.links import markdown_links
 
 from .conftest import TODAY, findings, state_of
-from .test_search_browser import _QuietHandler, _result_titles, _search, browser  # noqa: F401
+from .test_search_browser import (  # noqa: F401 (browser is a fixture)
+    _result_titles,
+    _search,
+    browser,
+    hermetic,
+    serving,
+)
 from .test_site import article, build, indexed_pages, page, searchable
 
 ABS = "content/brakes/abs.md"
@@ -163,15 +165,7 @@ def test_browser_search_leads_to_the_successor(repo, tmp_path: Path, monkeypatch
     repo.write("mkdocs.yml", MKDOCS)
     _retire(repo)
     site = build_site(repo.root, tmp_path / "site").site
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    served = f"http://127.0.0.1:{server.server_address[1]}/"
-    context = browser.new_context(service_workers="block")
-    host = urlsplit(served).netloc
-    context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).netloc
-                  == host else route.abort())
-    try:
+    with serving(site) as served, hermetic(browser, served) as context:
         reader = context.new_page()
         reader.goto(served + "search/")
         message = _search(reader, "calipers")
@@ -182,7 +176,3 @@ def test_browser_search_leads_to_the_successor(repo, tmp_path: Path, monkeypatch
         reader.locator(".bok-retired a").click()
         reader.wait_for_url("**/brakes/bleeding/")
         expect(reader.locator("article h1").first).to_have_text("Bleeding brakes")
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()

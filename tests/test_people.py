@@ -22,6 +22,7 @@ from bok.signing import write_record
 from bok.trees import WorkTree
 
 from .conftest import PEOPLE, TODAY, findings, state_of
+from .test_search_browser import browser  # noqa: F401
 
 ABS = "content/brakes/abs.md"
 
@@ -241,3 +242,108 @@ def test_sshsig_fingerprints_match_the_registry(repo):
     state = member.key_state(fingerprint)
     assert state is not None and state.retired == dt.date(2026, 6, 1) and state.revoked is None
     assert fingerprint in member.fingerprints
+
+
+# --- recognition: member pages and the members index ---------------------------------------
+
+
+@pytest.fixture
+def recognised(repo, tmp_path, monkeypatch):
+    """The book of tests/test_feed.py (a year of writing, endorsing, objecting, re-validating),
+    built."""
+    from bok.publish import build_site
+
+    from .test_feed import history_book
+    history_book(repo)
+    monkeypatch.setenv("BOK_TODAY", TODAY)
+    return repo, build_site(repo.root, tmp_path / "site").site
+
+
+def _article(site: Path, src: str) -> str:
+    html = (site / src / "index.html").read_text(encoding="utf-8")
+    return html.split("<article", 1)[1].split("</article>", 1)[0]
+
+
+def _section(article: str, title: str) -> str:
+    return article.split(f">{title}")[1].split("<h2")[0]
+
+
+def test_member_pages_show_contributions_over_time(recognised):
+    repo, site = recognised
+    carol = _article(site, "members/carol")
+    assert "<strong>Last active</strong> 2026-05-02" in carol
+    assert "3 endorsements · 0 re-validations · 1 objection that led to a revision" in carol
+    endorsed = _section(carol, "Chapters endorsed")
+    assert [line.split("·")[1].strip()[:10] for line in endorsed.split("<li>")[1:]] == [
+        "2026-05-02", "2026-02-11", "2026-01-12"]  # newest first, both ABS revisions
+    assert '<a href="../../engines/oil/">Oil changes</a>' in endorsed
+    objections = _section(carol, "Objections that led to a revision")
+    assert "Oil changes</a> · objected 2026-02-03, revised 2026-02-10" in objections
+    assert "None yet." in _section(carol, "Re-validations")
+    years = _section(carol, "Contributions by year")
+    assert "<td>2026</td>" in years and "<td>3</td>" in years
+    bob = _article(site, "members/bob")
+    assert "ABS bleeding</a> · 2026-11-20" in _section(bob, "Re-validations")
+    alice = _article(site, "members/alice")
+    assert "ABS bleeding</a> · 2026-01-10" in _section(alice, "Chapters written")
+    assert "Secret drums" not in alice  # never endorsed: not part of anyone's record
+    assert "<strong>Last active</strong> 2026-05-01" in alice  # she revised ABS that day
+    erin = _article(site, "members/erin")
+    assert "Last active" not in erin and "0 chapters written" in erin
+
+
+def test_members_index_sorts_by_recent_activity_with_domains(recognised):
+    repo, site = recognised
+    index = _article(site, "members")
+    order = ["Bob Okafor", "Carol Lin", "Alice Martin", "Dave Ruiz", "Erin Walsh"]
+    positions = {name: index.index(name) for name in order}
+    # bob re-validated on 2026-11-20, carol endorsed on 05-02, alice revised on 05-01, dave
+    # revised on 02-10; erin never contributed
+    assert sorted(order, key=positions.get) == order
+    assert "Carol Lin</a> · expert in Brakes, Engines · last active 2026-05-02" in index
+    assert "Erin Walsh</a></li>" in index
+
+
+def test_a_member_page_does_not_grow_with_the_registry(repo, tmp_path, monkeypatch):
+    from bok.publish import build_site
+    monkeypatch.setenv("BOK_TODAY", TODAY)
+    repo.write("mkdocs.yml", "site_name: B\ndocs_dir: .bok/stage\ntheme: {name: material}\n"
+                             "plugins: [bok]\n")
+    repo.chapter(ABS, title="ABS bleeding")
+    repo.endorse_fully(ABS)
+    repo.commit("ABS")
+    small = build_site(repo.root, tmp_path / "small").site
+    extra = "".join(f"  m{i:03d}:\n    name: Member {i:03d}\n    expert_in: [brakes]\n"
+                    for i in range(60))
+    repo.members(extra=extra)
+    text = repo.read("reviews/members.yml")
+    repo.write("reviews/members.yml", text)
+    large = build_site(repo.root, tmp_path / "large").site
+    assert "Member 059" in _article(large, "members")
+    for page in ("members/bob", "brakes/abs"):
+        assert (large / page / "index.html").read_text() == \
+               (small / page / "index.html").read_text(), page
+
+
+def test_browser_shows_a_member_page(recognised, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from .test_search_browser import hermetic, serving
+    _repo, site = recognised
+    errors: list[str] = []
+    with serving(site) as served, hermetic(browser, served) as context:
+        reader = context.new_page()
+        reader.on("pageerror", lambda exc: errors.append(str(exc)))
+        reader.goto(served + "members/")
+        first = reader.locator("article li a").first
+        expect(first).to_have_text("Bob Okafor")
+        first.click()
+        reader.wait_for_url("**/members/bob/")
+        expect(reader.locator("article h1")).to_have_text("Bob Okafor")
+        revalidated = reader.locator("article h2:has-text('Re-validations') + ul li")
+        expect(revalidated).to_have_text("ABS bleeding · 2026-11-20")
+        expect(reader.locator("article table")).to_be_visible()
+        revalidated.locator("a").click()
+        reader.wait_for_url("**/brakes/abs/")
+        expect(reader.locator("article h1").first).to_contain_text("ABS bleeding")
+        assert errors == []
