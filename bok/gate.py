@@ -127,7 +127,8 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
     if trust is None:
         site, site_findings = load_site_config(tree)
         findings.extend(site_findings)
-        findings.extend(_feed_without_site_url(site))
+        if any(s.published for s in statuses.values()):  # the feed has entries
+            findings.extend(_feed_without_site_url(site))
         findings.extend(_shallow(root))
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
