@@ -162,3 +162,8 @@ def test_a_feed_without_site_url_is_relative_and_check_warns(repo, tmp_path, mon
     assert (site / links[0] / "index.html").is_file()
     repo.write("mkdocs.yml", MKDOCS)
     assert not findings(repo.check_json(), "feed-without-site-url")
+
+
+def test_whats_new_is_a_reserved_domain_name(repo):
+    repo.domain("whats-new")
+    assert findings(repo.check_json(), "reserved-domain", "content/whats-new")
