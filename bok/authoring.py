@@ -361,6 +361,13 @@ def review(root: Path, target: str, verdict: str, member_id: str | None, key: st
         raise BokError(f"key {public.fingerprint} ({key_path}) is not registered to "
                        f"'{member.id}' in reviews/members.yml; add its .pub line under "
                        f"'keys:' (a steward signs off that change)")
+    state = member.key_state(public.fingerprint)
+    if state is not None:
+        what = (f"revoked on {state.revoked}" if state.revoked
+                else f"retired on {state.retired}")
+        raise BokError(f"key {public.fingerprint} ({key_path}) of '{member.id}' was {what} in "
+                       "reviews/members.yml; sign with your current key (--key FILE), or "
+                       "register a new one (a steward signs off that change)")
     rules = governance.governed(path)
     if rules is not None:
         return _sign_off(root, rules, member, verdict, key_path, comments, today, base)

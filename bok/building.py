@@ -43,6 +43,8 @@ class Settings:
     #: Relative links as the engine reads them: from the page's URL (MkDocs, which hands bok's
     #: HTML to the theme untouched) or from the staged file's folder (Zensical rewrites them).
     links_from_source: bool = False
+    site_name: str = ""  # mkdocs.yml's: the Atom feed's title
+    site_url: str | None = None  # http(s) only: the feed's links are absolute with it
 
 
 @dataclass
@@ -78,7 +80,8 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
                           repo_url=settings.repo_url, theme_tags=settings.tags)
     staged = stage.stage_site(root, plan, renderer, drafts, settings.directory_urls,
                               settings.permalink, settings.tags,
-                              links_from_source=settings.links_from_source)
+                              links_from_source=settings.links_from_source,
+                              site_name=settings.site_name, site_url=settings.site_url)
     warnings += [f"content/{page}: the link to '{target}' reaches no published page; readers "
                  "see its text without a link" for page, target in staged.unpublished_links]
     return StagedBook(plan, staged, warnings)

@@ -75,7 +75,9 @@ def check(ctx: Context, base: str | None, fmt: str, strict: bool) -> None:
     """Validate the whole book, its signatures and its endorsements.
 
     Every malformed file, record that fails verification, and (with --base) change that lacks
-    endorsement is reported with its file, line, rule and fix. Exit status 1 on errors.
+    endorsement is reported with its file, line, rule and fix. Warnings name the chapters that
+    fell below the policy because a member left or a key was revoked or retired (and who may
+    re-endorse them), and links to chapters that are not published. Exit status 1 on errors.
     With --base, a record the change deletes, leaves behind when its chapter moves, or puts
     back after its member replaced it is an error, and so is what would make the whole book
     fail (a name clashing with an unchanged file, a removed domain page).
@@ -441,6 +443,9 @@ def mv(ctx: Context, old: str, new: str) -> None:
 def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
           strict: bool, engine: str | None) -> None:
     """Build the book's site: endorsed chapters only, with attribution and history.
+
+    Besides the chapters, domain and member pages, it writes a "what's new" page and an Atom
+    feed (feed.xml; absolute links need site_url in mkdocs.yml).
 
     The build is atomic: it writes into a temporary folder and replaces the site only when
     everything succeeded, so a failed build leaves the previous site exactly as it was. A

@@ -106,7 +106,9 @@ def settings_from(data: dict, history: bool, links_from_source: bool) -> buildin
         directory_urls=data.get("use_directory_urls", True) is not False,
         tags="tags" in plugins or "material/tags" in plugins,
         history=history and options.get("history", True) is not False,
-        links_from_source=links_from_source)
+        links_from_source=links_from_source,
+        site_name=str(data.get("site_name") or ""),
+        site_url=building.http_url(data.get("site_url")))
 
 
 def zensical_config(root: Path, data: dict, staged: stage.Stage, site_dir: Path,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import chapter_records, codeowners, governance, history, paths, policy
+from . import chapter_records, codeowners, governance, history, links, paths, policy
 from .errors import WARNING, Finding
 from .loading import DEPENDS_ON_RULES, load_book, load_record, load_registry, rules_problems
 from .model import (
@@ -36,10 +36,11 @@ from .model import (
     Registry,
     content_digest,
     is_governed,
+    record_path,
 )
 from .policy import Status
 from .signing import Verification, record_payload, verify_record
-from .siteconfig import load_site_config
+from .siteconfig import SiteConfig, load_site_config
 from .trees import GitTree, WorkTree
 
 EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
@@ -119,6 +120,9 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
     for v in verifications.values():
         if not v.valid:
             findings.append(_verification_finding(v, v.record.path in new_records))
+        elif v.key_status and trust is not None and v.record.path in new_records \
+                and not _carried(trust, v.record):
+            findings.append(_new_by_retired_key(v))
     for status in statuses.values():
         for finding in status.findings:
             # A misplaced verdict blocks the change that adds it; an old one only stops counting
@@ -126,16 +130,22 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
             new = finding.path in new_records
             findings.append(finding if new else finding.as_warning())
     if trust is None:
-        findings.extend(load_site_config(tree)[1])
+        site, site_findings = load_site_config(tree)
+        findings.extend(site_findings)
+        if any(s.published for s in statuses.values()):  # the feed has entries
+            findings.extend(_feed_without_site_url(site))
         findings.extend(_shallow(root))
         findings.extend(_codeowners(root, book.registry, list(book.domains)))
         findings.extend(_unendorsed(book, statuses, changed=None))
+        findings.extend(_lost(book, statuses, verifications, book.registry))
+        findings.extend(links.unpublished_links(book, statuses))
     else:
         assert changes is not None  # a base always has its changes
         changed = {p for p, s in changes.items() if s != "D" and p in book.chapters}
         findings.extend(_unendorsed(book, statuses, changed))
         findings.extend(_governed_changes(book, tree, trust, changes, verifications))
         findings.extend(_removed_authors(root, book, trust, changes))
+        findings.extend(_lost_by_registry_change(root, trust, changes, today))
         findings.extend(_record_changes(book, trust, changes))
         findings.extend(chapter_records.record_findings(root, book, trust, changes,
                                                         verifications, today))
@@ -166,6 +176,12 @@ def _verification_finding(v: Verification, new: bool) -> Finding:
     """Forgery is always an error; a sound signature by a signer who is not (or no longer)
     registered is an error only where the change under review adds it."""
     path = v.record.path
+    if v.key_status:
+        verb = "does not verify" if new else "no longer counts"
+        return Finding(path, f"key-{v.key_status}", f"record {verb}: {v.reason}",
+                       severity="error" if new else WARNING,
+                       fix=f"'{v.record.member}' signs again with their current key; "
+                           "what this record reviewed needs that signature meanwhile.")
     if not v.unregistered:
         return Finding(path, "bad-signature", f"record does not verify: {v.reason}",
                        fix="The member signs again with bok, which replaces this record.")
@@ -177,6 +193,77 @@ def _verification_finding(v: Verification, new: bool) -> Finding:
                    severity=WARNING,
                    fix="A member left or a key was replaced: this record no longer counts, "
                        "so what it reviewed needs a current member's signature.")
+
+
+def _new_by_retired_key(v: Verification) -> Finding:
+    """A record dated before its key's retirement counts, but its date is the signer's own
+    claim: one the change adds can only be trusted if the base held it already."""
+    return Finding(v.record.path, "key-retired",
+                   f"a new record signed with key {v.fingerprint}, which the base's registry "
+                   f"says '{v.record.member}' retired; its date ({v.record.date}) cannot be "
+                   "trusted", fix=f"'{v.record.member}' signs again with their current key.")
+
+
+def _carried(trust: GitTree, record: Record) -> bool:
+    """Does the base hold this very record, where it is or where it was signed ('bok mv'
+    moves records with their chapter)?"""
+    for path in dict.fromkeys((record.path, record_path(record.signed_path, record.member))):
+        old = load_record(trust, path, [])
+        if old is not None and record_payload(old) == record_payload(record) \
+                and old.signature == record.signature:
+            return True
+    return False
+
+
+def _lost(book: Book, statuses: dict[str, Status], verifications: dict[str, Verification],
+          registry: Registry, cause: str = "") -> list[Finding]:
+    """``endorsement-lost``: chapters below the policy because endorsements stopped counting
+    (see :func:`bok.policy.lost_endorsements`), with who may re-endorse them."""
+    findings = []
+    for path, status in statuses.items():
+        chapter = book.chapters.get(path)
+        if chapter is None:
+            continue
+        checked = [verifications[r.path] for r in book.records_for(path)]
+        found = policy.lost_endorsements(chapter, checked, registry,
+                                         book.policy.rules_for(chapter.domain), status)
+        if found is None:
+            continue
+        whose = "; ".join(f"{member} ({why})" for member, why in found.lost)
+        who = (f"May re-endorse: {', '.join(found.may_endorse)}." if found.may_endorse else
+               "No expert of the domain may endorse it: add experts to reviews/members.yml.")
+        findings.append(Finding(
+            path, "endorsement-lost", f"{cause}fell below the policy: the endorsement of "
+            f"{whose} no longer counts; needs {'; '.join(found.missing)}", severity=WARNING,
+            fix=who))
+    return findings
+
+
+def _lost_by_registry_change(root: Path, trust: GitTree, changes: dict[str, str],
+                             today: dt.date) -> list[Finding]:
+    """A change to the registry that drops published chapters below the policy (a member
+    removed, a key revoked) is reported with those chapters, before it is merged."""
+    if MEMBERS_PATH not in changes:
+        return []
+    current = load_registry(WorkTree(root), [])
+    whole = load_book(WorkTree(root), trust)
+    before, _ = evaluate_book(whole, today)
+    after, verifications = evaluate_book(whole, today, registry=current)
+    dropped = {p: s for p, s in after.items()
+               if before[p].published and not s.published}
+    return _lost(whole, dropped, verifications, current,
+                 cause="this change to reviews/members.yml: ")
+
+
+def _feed_without_site_url(site: SiteConfig | None) -> list[Finding]:
+    """The Atom feed (feed.xml) needs the site's address to give feed readers absolute links."""
+    if site is None or str(site.data.get("site_url") or "").startswith(("https://", "http://")):
+        return []
+    return [Finding(SITE_CONFIG, "feed-without-site-url", "mkdocs.yml has no http(s) "
+                    "site_url, so the Atom feed (feed.xml) links its entries relative to "
+                    "itself, which some feed readers do not follow", severity=WARNING,
+                    fix="Add 'site_url: https://...' (where the book is published) to "
+                        "mkdocs.yml.")]
 
 
 def _shallow(root: Path) -> list[Finding]:

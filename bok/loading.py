@@ -26,6 +26,7 @@ from .model import (
     Chapter,
     Domain,
     Home,
+    KeyState,
     Member,
     Policy,
     Record,
@@ -239,7 +240,8 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
         if _add(findings, MEMBERS_PATH, problems):
             continue
         keys = []
-        for index, key_line in enumerate(values["keys"]):
+        states = []
+        for index, (key_line, retired, revoked) in enumerate(values["keys"]):
             where = lines.get(("members", member_id, "keys", index), line)
             try:
                 key = sshsig.parse_public_key(key_line)
@@ -256,9 +258,12 @@ def load_registry(tree: Tree, findings: list[Finding]) -> Registry:
                 continue
             owners[key.fingerprint] = member_id
             keys.append(key)
+            if retired or revoked:
+                states.append(KeyState(key.fingerprint, retired, revoked))
         members[member_id] = Member(
             id=member_id, name=values["name"], email=values["email"], github=values["github"],
-            keys=tuple(keys), expert_in=values["expert_in"], steward=values["steward"])
+            keys=tuple(keys), expert_in=values["expert_in"], steward=values["steward"],
+            key_states=tuple(states))
     return Registry(members)
 
 
@@ -493,13 +498,31 @@ def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
             "chapter_types", doc.lines.get(("type",)),
             fix=f"Use one of: {', '.join(book.policy.chapter_types)}."))
     invalid |= _unsafe_body(path, doc.body, doc.body_line, book)
+    invalid |= _bad_successor(tree, path, values["superseded_by"], doc.lines, book)
     if invalid:
         return None
     domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
     return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
                    authors=values["authors"], type=values["type"], summary=values["summary"],
                    tags=values["tags"], draft=values["draft"], digest=content_digest(data),
-                   body=doc.body, body_line=doc.body_line)
+                   body=doc.body, body_line=doc.body_line,
+                   superseded_by=values["superseded_by"])
+
+
+def _bad_successor(tree: Tree, path: str, successor: str, lines: dict, book: Book) -> bool:
+    """``superseded_by`` names another chapter, or the chapter is invalid. A successor that
+    does not exist (deleted since) is a warning: the retired chapter stays readable."""
+    if not successor:
+        return False
+    invalid = successor == path or is_governed(successor)
+    if invalid or not tree.exists(successor):
+        why = "the chapter itself" if successor == path else (
+            "a domain page" if is_governed(successor) else "a file that does not exist")
+        book.findings.append(Finding(
+            path, "unknown-successor", f"'superseded_by': {successor} is {why}",
+            lines.get(("superseded_by",)), severity="error" if invalid else WARNING,
+            fix="Name the chapter that replaces this one, as content/<domain>/<slug>.md."))
+    return invalid
 
 
 def chapter_at(path: str, data: bytes) -> Chapter | None:
@@ -516,7 +539,8 @@ def chapter_at(path: str, data: bytes) -> Chapter | None:
     return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
                    authors=values["authors"], type=values["type"], summary=values["summary"],
                    tags=values["tags"], draft=values["draft"], digest=content_digest(data),
-                   body=doc.body, body_line=doc.body_line)
+                   body=doc.body, body_line=doc.body_line,
+                   superseded_by=values["superseded_by"])
 
 
 def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:

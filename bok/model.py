@@ -30,7 +30,8 @@ HOME_PAGE = "content/index.md"
 SIGNOFF_FOLDERS = {MEMBERS_PATH: "members", POLICY_PATH: "policy", SITE_CONFIG: "mkdocs",
                    HOME_PAGE: "home"}
 # Domain folders the site uses for its own pages (member pages, tags, search, assets).
-RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind", "book-health")
+RESERVED_DOMAINS = ("members", "tags", "search", "assets", "pagefind", "book-health",
+                    "whats-new")
 
 
 def content_digest(data: bytes) -> str:
@@ -43,18 +44,37 @@ def content_digest(data: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class KeyState:
+    """A registered key that is no longer in use (a key in use has none).
+
+    Retired: replaced by a newer key, not compromised; what it signed before ``retired`` still
+    counts. Revoked: compromised; nothing it ever signed counts (``revoked`` is when, for the
+    record).
+    """
+
+    fingerprint: str
+    retired: date | None = None
+    revoked: date | None = None
+
+
+@dataclass(frozen=True)
 class Member:
     id: str
     name: str
     email: str | None = None
     github: str | None = None
-    keys: tuple = ()  # tuple[bok.sshsig.PublicKey, ...]
+    keys: tuple = ()  # tuple[bok.sshsig.PublicKey, ...], retired and revoked ones included
     expert_in: tuple[str, ...] = ()
     steward: bool = False
+    key_states: tuple[KeyState, ...] = ()  # the keys marked retired or revoked
 
     @cached_property
     def fingerprints(self) -> frozenset[str]:
         return frozenset(key.fingerprint for key in self.keys)
+
+    def key_state(self, fingerprint: str) -> KeyState | None:
+        """How the member's key ``fingerprint`` stands, None if it is in use."""
+        return next((s for s in self.key_states if s.fingerprint == fingerprint), None)
 
 
 @dataclass(frozen=True)
@@ -158,6 +178,7 @@ class Chapter:
     digest: str = ""
     body: str = ""
     body_line: int = 1
+    superseded_by: str = ""  # a retired chapter: the path of the chapter that replaces it
 
     @property
     def reviews_dir(self) -> str:

@@ -88,7 +88,8 @@ class BokPlugin(BasePlugin[BokConfig]):
             repo_url=building.http_url(config.repo_url),
             directory_urls=config.use_directory_urls,
             tags="material/tags" in config.plugins or "tags" in config.plugins,
-            history=self.config.history and os.environ.get("BOK_NO_HISTORY") != "1")
+            history=self.config.history and os.environ.get("BOK_NO_HISTORY") != "1",
+            site_name=config.site_name or "", site_url=building.http_url(config.site_url))
         try:
             staged = building.stage_book(self.root, settings, drafts)
         except BokError as exc:
@@ -136,7 +137,7 @@ class BokPlugin(BasePlugin[BokConfig]):
         if staged is None or staged.html is None:
             return html
         page.toc = _toc(staged.headings)
-        if staged.chapter is not None and self.search is not None:
+        if staged.chapter is not None and staged.indexed and self.search is not None:
             # final: the theme only wraps it; Pagefind indexes it now
             self.search.add_page("/" + page.url, staged.html, self.language)
         return staged.html

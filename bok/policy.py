@@ -195,3 +195,46 @@ def review_notes(chapter: Chapter, checked: list[Verification], registry: Regist
         if record.path in counted or (eligible and about_a_revision(record.digest)):
             notes.append(record)
     return sorted(notes, key=lambda r: (r.date, r.member))
+
+
+@dataclass(frozen=True)
+class LostEndorsements:
+    """A chapter below the policy because endorsements of its content stopped counting."""
+
+    path: str
+    lost: tuple[tuple[str, str], ...]  # (member id, why it no longer counts)
+    missing: tuple[str, ...]  # what the chapter needs now (Status.missing)
+    may_endorse: tuple[str, ...]  # who may re-endorse it
+
+
+def lost_endorsements(chapter: Chapter, checked: list[Verification], registry: Registry,
+                      rules: Rules, status: Status) -> LostEndorsements | None:
+    """Whether ``chapter`` (judged as ``status``) falls short of the endorsements the policy
+    needs while endorsements of its current content exist that no longer count: their member
+    left the registry or the domain's experts, or signed with a key since revoked, retired or
+    removed. None when nothing was lost, or the chapter still has enough.
+
+    Pure, for ``bok check`` and ``bok health``: it names what was lost and who may re-endorse.
+    """
+    if status.state in (DRAFT, INVALID, ENDORSED, EXPIRED) \
+            or len(status.endorsements) >= rules.endorsements:
+        return None
+    experts = {m.id for m in registry.experts_of(chapter.domain)}
+    lost: dict[str, str] = {}
+    for v in checked:
+        record = v.record
+        if record.verdict != "endorse" or record.digest != chapter.digest \
+                or record.member in chapter.authors:
+            continue
+        if not v.valid and registry.get(record.member) is None:
+            lost[record.member] = "no longer a member"
+        elif not v.valid and v.key_status:
+            lost[record.member] = f"signed with a key since {v.key_status}"
+        elif not v.valid and v.unregistered:
+            lost[record.member] = "signed with a key no longer registered to them"
+        elif v.valid and record.member not in experts:
+            lost[record.member] = f"not an expert of '{chapter.domain}'"
+    if not lost:
+        return None
+    return LostEndorsements(chapter.path, tuple(sorted(lost.items())), tuple(status.missing),
+                            tuple(status.may_endorse))

@@ -51,6 +51,8 @@ class Rendered:
     headings: list[Heading] = field(default_factory=list)
     #: Links to pages the site does not publish: (target as written, line of text shown).
     unpublished: list[str] = field(default_factory=list)
+    #: The pages the page links to (paths under content/, as ``brakes/abs.md``), in order.
+    links: list[str] = field(default_factory=list)
 
 
 #: What MkDocs adds to every book's list (``markdown_extensions``'s builtins).
@@ -140,9 +142,10 @@ class _Links(Treeprocessor):
                     if target is not None:
                         element.set("src", target[0] or "")
 
-    def _target(self, url: str, state: _State) -> tuple[str | None, str] | None:
-        """(new URL or None if unpublished, the path written) for a relative link; None
-        for a link that stays as it is (absolute, another scheme, an anchor)."""
+    def _target(self, url: str, state: _State) -> tuple[str | None, str, str] | None:
+        """(new URL or None if unpublished, the path written, the page reached) for a
+        relative link; None for a link that stays as it is (absolute, another scheme, an
+        anchor)."""
         if not url or url.startswith(("#", "/", "//")) or _SCHEME.match(url):
             return None
         parts = urlsplit(url)
@@ -150,22 +153,23 @@ class _Links(Treeprocessor):
             return None
         path = posixpath.normpath(posixpath.join(posixpath.dirname(state.src),
                                                  unquote(parts.path)))
-        if not path.endswith(".md"):
-            return None  # a file: not published unless the site has it (left as written)
         found = state.page_url(path)
+        if not path.endswith(".md") and found is None:
+            return None  # a file: not published unless the site has it (left as written)
         if found is None:
-            return None, url
+            return None, url, path
         fragment = f"#{parts.fragment}" if parts.fragment else ""
-        return relative_url(found, state.url) + fragment, url
+        return relative_url(found, state.url) + fragment, url, path
 
     def _link(self, parent: etree.Element, index: int, element: etree.Element,
               state: _State) -> None:
         target = self._target(element.get("href", ""), state)
         if target is None:
             return
-        href, written = target
+        href, written, _page = target
         if href is not None:
             element.set("href", href)
+            state.links.append(target[2])
             return
         state.unpublished.append(written)
         span = etree.Element("span", {"class": "bok-unpublished",
@@ -181,6 +185,7 @@ class _State:
     url: str
     page_url: PageUrl
     unpublished: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
 
 
 class _LinkExtension(Extension):
@@ -216,7 +221,8 @@ class Renderer:
             tokens = getattr(self._md, "toc_tokens", [])
         finally:
             state, self._state = self._state, None
-        return Rendered(sanitize.clean_html(out), list(_headings(tokens)), state.unpublished)
+        return Rendered(sanitize.clean_html(out), list(_headings(tokens)), state.unpublished,
+                        state.links)
 
 
 def _headings(tokens: list[dict]):

@@ -8,6 +8,7 @@ the JSON Schemas shipped for editors, so the editor and ``bok check`` agree.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
@@ -86,6 +87,43 @@ class Line(Text):
 class Identifier(Text):
     def __init__(self, what: str = "an id"):
         super().__init__(IDENTIFIER, f"{what} (lowercase letters, digits, - and _)")
+
+
+class KeyEntry(Kind):
+    """A registered key: its public key line, or a mapping that marks it retired or revoked."""
+
+    STATES = ("retired", "revoked")
+    json = {"oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "object", "required": ["key"], "additionalProperties": False,
+         "properties": {"key": {"type": "string", "minLength": 1},
+                        "retired": {"type": "string", "pattern": ISO_DATE.pattern},
+                        "revoked": {"type": "string", "pattern": ISO_DATE.pattern}}}]}
+
+    def convert(self, value: Any) -> tuple[str, dt.date | None, dt.date | None]:
+        """(key line, retired date, revoked date)."""
+        if isinstance(value, str):
+            return Text(what="an SSH public key line").convert(value), None, None
+        if not isinstance(value, dict):
+            raise Invalid(f"expected an SSH public key line or a mapping with 'key:', received "
+                          f"{_describe(value)}")
+        unknown = sorted(set(value) - {"key", *self.STATES})
+        if unknown:
+            raise Invalid(f"unknown key '{unknown[0]}' (a key entry has key, retired or "
+                          "revoked)")
+        if "key" not in value:
+            raise Invalid("a mapping without 'key:' (the SSH public key line)")
+        if all(state in value for state in self.STATES):
+            raise Invalid("both retired and revoked; a revoked key is revoked, nothing more")
+        dates: list[dt.date | None] = []
+        for state in self.STATES:
+            raw = value.get(state)
+            try:
+                dates.append(dt.date.fromisoformat(str(raw)) if state in value else None)
+            except (TypeError, ValueError):
+                raise Invalid(f"'{state}': expected a date YYYY-MM-DD, received "
+                              f"{_describe(raw)}") from None
+        return Text(what="an SSH public key line").convert(value["key"]), dates[0], dates[1]
 
 
 class Boolean(Kind):
@@ -230,6 +268,11 @@ CHAPTER = Schema("chapter front matter", {
     "draft": Option(Boolean(), default=False,
                     help="true or false; true keeps the chapter out of the review gate "
                          "and the site"),
+    "superseded_by": Option(Text(re.compile(r"^content/[^/]+/.+\.md$"),
+                                 "a chapter path content/<domain>/<slug>.md"), default="",
+                            help="retires the chapter: the path of the chapter that replaces "
+                                 "it (content/<domain>/<slug>.md); it stays readable under a "
+                                 "banner, out of search"),
 })
 
 DOMAIN = Schema("domain page front matter", {
@@ -251,8 +294,11 @@ MEMBER = Schema("member", {
                     help="the address of their Git commits"),
     "github": Option(Text(re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"), "a GitHub login"),
                      default=None, help="their GitHub login, for CODEOWNERS"),
-    "keys": Option(ListOf(Text(what="an SSH public key line")), default=(),
-                   help="SSH public keys, one per line as in authorized_keys"),
+    "keys": Option(ListOf(KeyEntry()), default=(),
+                   help="SSH public keys, one per line as in authorized_keys; a key no longer "
+                        "in use is a mapping {key: LINE, retired: DATE} (replaced: what it "
+                        "signed before DATE counts) or {key: LINE, revoked: DATE} "
+                        "(compromised: nothing it signed counts)"),
     "expert_in": Option(ListOf(Identifier("a domain id")), default=(),
                         help="domains whose chapters this member may endorse"),
     "steward": Option(Boolean(), default=False,

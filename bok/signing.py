@@ -64,10 +64,18 @@ class Verification:
     # True when the signature itself is sound but its signer is not (or no longer) registered
     # to the member: a departed member or a replaced key, or a forger's own key.
     unregistered: bool = False
+    #: The signing key is registered but no longer in use: "retired" or "revoked" (a record
+    #: by a retired key dated before its retirement is valid; the gate still refuses a new one).
+    key_status: str = ""
 
 
 def verify_record(record: Record, registry: Registry) -> Verification:
-    """Does the record's signature verify, over exactly its fields, by a key of its member?"""
+    """Does the record's signature verify, over exactly its fields, by a key of its member?
+
+    A revoked key (compromised) verifies nothing; a retired key (replaced) only records dated
+    before its retirement. Dates are the signer's own claim: the gate (``bok check --base``)
+    refuses any new record by a retired key, whatever its date (see bok.gate).
+    """
     member = registry.get(record.member)
     if member is None:
         return Verification(record, False, f"'{record.member}' is not a member of the registry",
@@ -83,6 +91,18 @@ def verify_record(record: Record, registry: Registry) -> Verification:
         return Verification(record, False, f"signed with key {key.fingerprint}, which is not "
                                            f"registered to '{record.member}' ({whose})",
                             key.fingerprint, unregistered=True)
+    state = member.key_state(key.fingerprint)
+    if state is not None and state.revoked is not None:
+        return Verification(record, False, f"signed with key {key.fingerprint}, revoked on "
+                                           f"{state.revoked.isoformat()}: nothing it signed "
+                                           "counts", key.fingerprint, key_status="revoked")
+    if state is not None and state.retired is not None:
+        if record.date >= state.retired:
+            return Verification(record, False, f"signed with key {key.fingerprint}, retired "
+                                               f"on {state.retired.isoformat()}, and dated "
+                                               f"{record.date.isoformat()}", key.fingerprint,
+                                key_status="retired")
+        return Verification(record, True, fingerprint=key.fingerprint, key_status="retired")
     return Verification(record, True, fingerprint=key.fingerprint)
 
 

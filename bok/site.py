@@ -24,14 +24,14 @@ import html
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 import markdown as markdown_lib
 
-from . import history, loading, policy, sanitize
+from . import activity, feed, history, loading, policy, sanitize
 from .health import revalidations
 from .model import CONTENT, Book, Chapter, Domain, Member, content_digest
 from .policy import Status
@@ -47,16 +47,18 @@ from .signing import Verification
 
 MEMBERS_DIR = "members"
 TAGS_PAGE = "tags.md"
+WHATS_NEW_PAGE = "whats-new.md"
 SEARCH_PAGE = "search.md"
 HEALTH_DIR = "book-health"
 HEALTH_PAGE = f"{HEALTH_DIR}/index.md"
-RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind", HEALTH_DIR)
+RESERVED = (MEMBERS_DIR, "tags", "assets", "search", "pagefind", HEALTH_DIR, "whats-new")
 #: The pages the navigation leaves out (it holds the home page, domains and chapters, so it
 #: does not grow with the registry), linked at the end of every other page instead.
 SITE_LINKS = ((f"{MEMBERS_DIR}/index.md", "Members"), (SEARCH_PAGE, "Search"), (TAGS_PAGE, "Tags"))
 #: Ids of the headings bok adds to a chapter page, with their titles (for the table of contents).
 REVIEW_NOTES = ("review-notes", "Review notes")
 REVISION_HISTORY = ("revision-history", "Revision history")
+REFERENCED_BY = ("referenced-by", "Referenced by")
 CHANGES = ("changes-under-review", "Changes under review")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
@@ -96,6 +98,8 @@ class SitePlan:
     domains: list[DomainNav] = field(default_factory=list)
     #: chapters left out of the site, by the reason (their state): for the build's summary
     left_out: dict[str, list[str]] = field(default_factory=dict)
+    #: what's new, newest first: the feed (feed.xml) and the "what's new" page
+    news: list[feed.Entry] = field(default_factory=list)
 
 
 def text(value: str) -> str:
@@ -201,13 +205,17 @@ def plan_site(root: Path, book: Book, statuses: dict[str, Status],
         page = _domain_page(ctx, domain.id, plan)
         plan.pages[page.src_uri] = page
         plan.domains.append(DomainNav(domain.id, domain.title, _reading_order(ctx, domain, plan)))
-    wrote, endorsed = _members_chapters(ctx, plan)
+    shown = _shown(plan)
+    found = activity.events(root, book, verifications, hist)
+    done = activity.contributions(found, shown)
     for member in book.registry.members.values():
-        page = _member_page(ctx, member, wrote[member.id], endorsed[member.id])
+        page = _member_page(ctx, member, done.get(member.id, activity.Contributions()), plan)
         plan.pages[page.src_uri] = page
-    plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx)
+    plan.pages[f"{MEMBERS_DIR}/index.md"] = _members_index(ctx, done)
     from .healthpage import health_pages  # it builds on this module
     plan.pages.update((page.src_uri, page) for page in health_pages(ctx, plan))
+    plan.news = _news(ctx, found, shown, plan)
+    plan.pages[WHATS_NEW_PAGE] = _whats_new_page(ctx, plan)
     plan.pages[SEARCH_PAGE] = _search_page()
     home = _home_page(ctx, plan)
     plan.pages[home.src_uri] = home
@@ -272,7 +280,8 @@ def _chapter_page(view: ChapterView) -> Page:
 
 
 def chapter_html(page: Page, body_html: str, resolve: Resolve,
-                 permalink: str | None = None, title_id: str = "title") -> str:
+                 permalink: str | None = None, title_id: str = "title",
+                 referenced_by: Sequence[tuple[str, str]] = ()) -> str:
     """The whole content of a chapter page: bok's blocks around ``body_html``.
 
     ``body_html`` is the chapter's body as rendered (and sanitised) by the engine. Everything
@@ -280,7 +289,8 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
     is the title, banners, attribution, body and review notes, with filters for domain, type,
     author and state; the revision history is left out of the index. ``permalink`` is the
     symbol of heading anchors (as the toc extension's ``permalink``), None for none;
-    ``title_id`` the id of the title's heading.
+    ``title_id`` the id of the title's heading; ``referenced_by`` the (src, title) of the
+    chapter pages that link to this one.
     """
     view = page.view
     if view is None:
@@ -291,21 +301,69 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
              f'data-pagefind-meta="title:{esc(page.title)}">\n',
              _heading((title_id, page.title), permalink, level=1),
              _banners(view),
+             _retired_banner(view, resolve),
              _attribution(view, resolve),
              body_html, "\n",
              _changes_section(view, permalink),
              _review_notes(view, resolve, permalink),
+             _referenced_section(referenced_by, resolve, permalink),
              _history_section(view, permalink),
              "</div>\n"]
     return "".join(parts)
 
 
-def chapter_headings(page: Page) -> list[tuple[str, str]]:
-    """The (id, title) of the headings :func:`chapter_html` adds, for the table of contents."""
+def chapter_headings(page: Page, referenced: bool = False) -> list[tuple[str, str]]:
+    """The (id, title) of the headings :func:`chapter_html` adds, for the table of contents
+    (``referenced``: it lists the chapters that link to this one)."""
     if page.view is None:
         return []
     return ([CHANGES] if page.view.preview_of is not None else []) + (
-        [REVIEW_NOTES] if _notes(page.view) else []) + [REVISION_HISTORY]
+        [REVIEW_NOTES] if _notes(page.view) else []) + (
+        [REFERENCED_BY] if referenced else []) + [REVISION_HISTORY]
+
+
+def indexed(page: Page) -> bool:
+    """Whether search indexes the page: chapters, except retired ones (``superseded_by``).
+
+    A retired chapter stays readable, but search leads to its successor: Pagefind ranks by
+    the words of each page and has no way to push one page below the others, so a retired
+    chapter full of the query's words would still come first. Left out of the index, it
+    cannot.
+    """
+    return page.view is not None and not page.view.meta.superseded_by
+
+
+def _retired_banner(view: ChapterView, resolve: Resolve) -> str:
+    """A retired chapter's banner, pointing readers to its successor."""
+    successor = view.meta.superseded_by
+    if not successor:
+        return ""
+    target = _src(successor)
+    href = resolve(target)
+    if href is not None:
+        where = f'<a href="{esc(href)}">{esc(_title_of(view.ctx, successor))}</a>'
+        then = f"Read {where} instead."
+    else:
+        then = "Its successor is not published yet."
+    return ('<div class="admonition warning bok-retired">\n'
+            '<p class="admonition-title">Retired: superseded</p>\n'
+            f"<p>This chapter is kept for reference; it is no longer the book's practice. "
+            f"{then}</p>\n</div>\n")
+
+
+def _title_of(ctx: _Context, path: str) -> str:
+    chapter = ctx.book.chapters.get(path)
+    return chapter.title if chapter else path
+
+
+def _referenced_section(referenced_by: Sequence[tuple[str, str]], resolve: Resolve,
+                        permalink: str | None) -> str:
+    """The published chapters that link to this one, so readers find what builds on it."""
+    if not referenced_by:
+        return ""
+    items = "".join(f"<li>{_a(resolve, src, esc(title))}</li>\n" for src, title in referenced_by)
+    return ('<section class="bok-referenced-by" data-pagefind-ignore="all">\n'
+            + _heading(REFERENCED_BY, permalink) + f"<ul>\n{items}</ul>\n</section>\n")
 
 
 def _changes_section(view: ChapterView, permalink: str | None) -> str:
@@ -614,9 +672,10 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
         state = ctx.statuses[path].state
         shown = plan.pages[page_src]
         about = f"  \n  {text(shown.description)}" if shown.description else ""  # a line break
+        words = "retired" if shown.view is not None and shown.view.meta.superseded_by else \
+            _STATE_WORDS.get(state, state)
         by_type[book.chapters[path].type].append(
-            f"- {link(page_src, src, shown.title)} · "
-            f"{text(_STATE_WORDS.get(state, state))}{about}")
+            f"- {link(page_src, src, shown.title)} · {text(words)}{about}")
     for chapter_type in book.policy.chapter_types:
         if by_type.get(chapter_type):
             parts.append(f"## {text(chapter_type.capitalize())}\n\n"
@@ -626,20 +685,10 @@ def _domain_page(ctx: _Context, domain_id: str, plan: SitePlan) -> Page:
     return Page(src, domain.title, "".join(parts), domain.description)
 
 
-def _members_chapters(ctx: _Context, plan: SitePlan) -> tuple[dict, dict]:
-    """For every member: the published chapters they wrote, and those they endorsed."""
-    wrote: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    endorsed: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for path, status in plan.published.items():
-        src, title = _src(path), plan.pages[_src(path)].title
-        for member_id in dict.fromkeys(ctx.book.chapters[path].authors):
-            wrote[member_id].append((src, title))
-        for member_id in dict.fromkeys(status.endorsed_by):
-            endorsed[member_id].append((src, title))
-    return wrote, endorsed
-
-
-def _member_page(ctx: _Context, member: Member, wrote: list, endorsed: list) -> Page:
+def _member_page(ctx: _Context, member: Member, done: activity.Contributions,
+                 plan: SitePlan) -> Page:
+    """A member's page: their roles, then their contributions to the published book over
+    time (its size follows their own contributions, never the registry's size)."""
     src = member_page(member.id)
     parts = [f"# {text(member.name)}\n\n"]
     roles = []
@@ -651,19 +700,122 @@ def _member_page(ctx: _Context, member: Member, wrote: list, endorsed: list) -> 
         roles.append("Steward of the book")
     if roles:
         parts.append(" · ".join(roles) + "\n\n")
-    wrote_list = "\n".join(sorted(f"- {link(c, src, t)}" for c, t in wrote))
-    endorsed_list = "\n".join(sorted(f"- {link(c, src, t)}" for c, t in endorsed))
-    parts.append("## Chapters written\n\n" + (wrote_list or "None yet.") + "\n\n")
-    parts.append("## Chapters endorsed\n\n" + (endorsed_list or "None yet.") + "\n")
+    counts = [_count(len(done.written), "chapter written", "chapters written"),
+              _count(len(done.endorsed), "endorsement", "endorsements"),
+              _count(len(done.revalidated), "re-validation", "re-validations"),
+              _count(len(done.objections), "objection that led to a revision",
+                     "objections that led to a revision")]
+    last = f"**Last active** {_date(done.last_active)} · " if done.last_active else ""
+    parts.append(last + " · ".join(counts) + "\n\n")
+
+    def chapter(path: str) -> str:
+        return link(_src(path), src, plan.pages[_src(path)].title)
+
+    written = [f"- {chapter(p)}" + (f" · {_date(d)}" if d else "") for p, d in done.written]
+    endorsed = [f"- {chapter(e.chapter)} · {_date(e.date)}" for e in done.endorsed]
+    revalidated = [f"- {chapter(e.chapter)} · {_date(e.date)}" for e in done.revalidated]
+    objections = [f"- {chapter(o.chapter)} · objected {_date(o.date)}, revised "
+                  f"{_date(r.date)}" for o, r in done.objections]
+    for title, rows in (("Chapters written", written), ("Chapters endorsed", endorsed),
+                        ("Re-validations", revalidated),
+                        ("Objections that led to a revision", objections)):
+        parts.append(f"## {title}\n\n" + ("\n".join(rows) or "None yet.") + "\n\n")
+    years = _by_year(done)
+    if years:
+        parts.append("## Contributions by year\n\n| Year | Written | Revisions | Endorsed "
+                     "| Re-validated | Objections |\n| --- | --- | --- | --- | --- | --- |\n"
+                     + "".join(f"| {y} | {' | '.join(str(n) for n in row)} |\n"
+                               for y, row in years) + "\n")
     return Page(src, member.name, "".join(parts))
 
 
-def _members_index(ctx: _Context) -> Page:
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _by_year(done: activity.Contributions) -> list[tuple[int, list[int]]]:
+    """Contributions per year, newest first: written, revisions, endorsed, re-validated,
+    objections that led to a revision."""
+    years: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for _path, day in done.written:
+        if day:
+            years[day.year][0] += 1
+    for column, events in ((1, done.revised), (2, done.endorsed), (3, done.revalidated),
+                           (4, [o for o, _ in done.objections])):
+        for event in events:
+            years[event.date.year][column] += 1
+    return sorted(years.items(), reverse=True)
+
+
+def _members_index(ctx: _Context, done: dict[str, activity.Contributions]) -> Page:
+    """Every member, the most recently active first, with the domains they are expert in."""
     src = f"{MEMBERS_DIR}/index.md"
-    rows = [f"- {link(member_page(m.id), src, m.name)}"
-            for m in sorted(ctx.book.registry.members.values(), key=lambda m: m.name)]
-    return Page(src, "Members", "# Members\n\nThe people who write and endorse this book.\n\n"
-                + "\n".join(rows) + "\n")
+
+    def recent(member: Member) -> tuple:
+        last = done[member.id].last_active if member.id in done else None
+        return (-(last.toordinal() if last else 0), member.name.casefold(), member.id)
+
+    rows = []
+    for member in sorted(ctx.book.registry.members.values(), key=recent):
+        mine = done.get(member.id)
+        facts = []
+        if member.expert_in:
+            facts.append("expert in " + ", ".join(
+                text(ctx.book.domains[d].title if d in ctx.book.domains else d)
+                for d in member.expert_in))
+        if mine is not None and mine.last_active:
+            facts.append(f"last active {_date(mine.last_active)}")
+        rows.append(f"- {link(member_page(member.id), src, member.name)}"
+                    + "".join(f" · {fact}" for fact in facts))
+    return Page(src, "Members", "# Members\n\nThe people who write and endorse this book, "
+                "the most recently active first.\n\n" + "\n".join(rows) + "\n")
+
+
+def _shown(plan: SitePlan) -> dict[str, Chapter]:
+    """The revision each published chapter's page shows (its front matter and digest)."""
+    views = {path: plan.pages[_src(path)].view for path in plan.published}
+    return {path: view.meta for path, view in views.items() if view is not None}
+
+
+def _news(ctx: _Context, found: list[activity.Event], shown: dict[str, Chapter],
+          plan: SitePlan) -> list[feed.Entry]:
+    """What's new in the published book, for the feed and the "what's new" page."""
+    needed = {path: ctx.book.policy.rules_for(chapter.domain).endorsements
+              for path, chapter in shown.items()}
+    entries = []
+    news = activity.news(found, shown, plan.published, ctx.book.registry, needed)
+    for item in news[:2 * feed.LIMIT]:
+        chapter = shown[item.chapter]
+        entries.append(feed.Entry(
+            item, _src(item.chapter), plan.pages[_src(item.chapter)].title,
+            tuple(_member_name(ctx.book, a) for a in chapter.authors),
+            tuple(_member_name(ctx.book, m) for m in item.members), chapter.summary))
+    return entries
+
+
+def _whats_new_page(ctx: _Context, plan: SitePlan) -> Page:
+    """The news, newest first, by month; each entry links its chapter and its people."""
+    src = WHATS_NEW_PAGE
+    parts = ["# What's new\n\nChapters newly endorsed, revised and re-validated, newest "
+             f"first. Follow them in a feed reader: [Atom feed]({feed.FEED}).\n\n"]
+    month = None
+    for entry in plan.news:
+        item = entry.item
+        if item.date.strftime("%Y-%m") != month:
+            month = item.date.strftime("%Y-%m")
+            parts.append(f"\n## {item.date.strftime('%B %Y')}\n\n")
+        view = plan.pages[entry.src].view
+        verb = "re-validated" if item.kind == activity.NEWS_REVALIDATED else "endorsed"
+        line = (f"- {_date(item.date)} · **{text(feed.HEADLINES[item.kind])}** "
+                f"{link(entry.src, src, entry.title)}")
+        if view is not None:
+            line += f" · by {_people(ctx, view.meta.authors, src)}"
+        if item.members:
+            line += f"; {verb} by {_people(ctx, item.members, src)}"
+        parts.append(line + "\n")
+    if not plan.news:
+        parts.append("Nothing is published yet.\n")
+    return Page(src, "What's new", "".join(parts))
 
 
 def _search_page() -> Page:
@@ -687,7 +839,8 @@ def _home_page(ctx: _Context, plan: SitePlan) -> Page:
     parts.append("## Domains\n\n" + ("\n".join(rows) if rows else "No domain yet.") + "\n\n")
     tags = f" Browse them by {link(TAGS_PAGE, src, 'tag')}." if ctx.theme_tags else ""
     parts.append(f"The {link(f'{MEMBERS_DIR}/index.md', src, 'members')} write and endorse "
-                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters.{tags}\n")
+                 f"this book. {link(SEARCH_PAGE, src, 'Search')} its endorsed chapters, or "
+                 f"see {link(WHATS_NEW_PAGE, src, 'what is new')}.{tags}\n")
     parts.append(f"\nWhat its community must tend: {link(HEALTH_PAGE, src, 'its health')}.\n")
     return Page(src, home.title if home else "Home", "".join(parts),
                 home.description if home else "")

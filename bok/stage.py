@@ -25,7 +25,7 @@ from pathlib import Path
 
 from markdown.extensions.toc import slugify
 
-from . import document, render, sanitize, site
+from . import document, feed, render, sanitize, site
 from .errors import BokError
 
 STAGE = ".bok/stage"
@@ -59,6 +59,7 @@ class StagedPage:
     headings: list[render.Heading] = field(default_factory=list)
     chapter: str | None = None  # the chapter shown, for chapter pages (they are searched)
     links_from: str = ""  # the URL its relative links were written from (url, or its file's)
+    indexed: bool = True  # a retired chapter (superseded) is left out of the search index
 
 
 @dataclass
@@ -77,34 +78,45 @@ def stage_folder(root: Path, drafts: bool) -> Path:
 
 def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, drafts: bool,
                directory_urls: bool = True, permalink: str | None = None,
-               tags_page: bool = False, links_from_source: bool = False) -> Stage:
+               tags_page: bool = False, links_from_source: bool = False,
+               site_name: str = "", site_url: str | None = None) -> Stage:
     """Render every planned page and write the staged tree; return what was staged.
 
     ``links_from_source``: write relative links as seen from the staged file's folder, for an
     engine that rewrites them as it would a Markdown link (Zensical), not from the page's URL.
-    """
+    ``site_name`` and ``site_url`` (mkdocs.yml's) title the Atom feed and make its links
+    absolute."""
     folder = stage_folder(root, drafts)
     urls = {src: render.page_url(src, directory_urls) for src in plan.pages}
     if tags_page:
         urls[site.TAGS_PAGE] = render.page_url(site.TAGS_PAGE, directory_urls)
+    files_linked = {**urls, feed.FEED: feed.FEED}  # pages may link to the feed too
     pages: dict[str, StagedPage] = {}
     unpublished: list[tuple[str, str]] = []
+    # Two passes: every body is rendered first, so each chapter page can list the chapters
+    # that link to it ("referenced by") when it is composed.
+    bases = {src: render.page_url(src, False) if links_from_source else urls[src]
+             for src in plan.pages}
+    rendered = {src: renderer.render(planned.markdown, src, bases[src], files_linked.get)
+                for src, planned in plan.pages.items()}
+    referenced_by = _referenced_by(plan, rendered)
     for src, planned in plan.pages.items():
-        url = render.page_url(src, False) if links_from_source else urls[src]
+        url, out = bases[src], rendered[src]
 
         def resolve(target: str, url: str = url) -> str | None:
             found = urls.get(target)
             return None if found is None else render.relative_url(found, url)
 
-        out = renderer.render(planned.markdown, src, url, urls.get)
         unpublished += [(src, target) for target in out.unpublished]
         if planned.view is not None:
             title_id = _free_id(slugify(planned.title, "-") or "title",
                                 {h.id for h in out.headings})
-            body = site.chapter_html(planned, out.html, resolve, permalink, title_id)
+            refs = referenced_by.get(src, [])
+            body = site.chapter_html(planned, out.html, resolve, permalink, title_id, refs)
             headings = [render.Heading(1, title_id, planned.title),
                         *(render.Heading(max(h.level, 2), h.id, h.title) for h in out.headings),
-                        *(render.Heading(2, i, t) for i, t in site.chapter_headings(planned))]
+                        *(render.Heading(2, i, t)
+                          for i, t in site.chapter_headings(planned, bool(refs)))]
         else:
             body = out.html + (SEARCH_MOUNT if src == site.SEARCH_PAGE else "")
             headings = out.headings
@@ -112,7 +124,7 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
             body += site.site_links(src, resolve)
         pages[src] = StagedPage(src, urls[src], planned.title, planned.description, planned.tags,
                                 body, headings=headings, chapter=planned.chapter,
-                                links_from=url)
+                                links_from=url, indexed=site.indexed(planned))
     if tags_page:
         pages[site.TAGS_PAGE] = StagedPage(site.TAGS_PAGE, urls[site.TAGS_PAGE], "Tags",
                                            markdown="# Tags\n\n<!-- material/tags -->\n")
@@ -121,8 +133,26 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
     files[SEARCH_SCRIPT] = (_WEB / "search.js").read_bytes().replace(
         b'"__BOK_SEARCH_PAGE__"', json.dumps(search_url).encode())
     files[STYLESHEET] = (_WEB / "bok.css").read_bytes()
+    files[feed.FEED] = feed.atom(plan.news, urls, site_name, site_url)
     written = write_tree(folder, files)
     return Stage(folder, pages, _nav(plan), set(files), unpublished, written)
+
+
+def _referenced_by(plan: site.SitePlan, rendered: dict[str, render.Rendered]
+                   ) -> dict[str, list[tuple[str, str]]]:
+    """For each chapter page, the (src, title) of the other chapter pages that link to it,
+    by title."""
+    found: dict[str, set[str]] = {}
+    for src, out in rendered.items():
+        if plan.pages[src].view is None:
+            continue
+        for target in out.links:
+            page = plan.pages.get(target)
+            if target != src and page is not None and page.view is not None:
+                found.setdefault(target, set()).add(src)
+    return {target: sorted(((s, plan.pages[s].title) for s in sources),
+                           key=lambda item: (item[1].casefold(), item[0]))
+            for target, sources in found.items()}
 
 
 def _page_file(page: StagedPage) -> bytes:

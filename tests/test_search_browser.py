@@ -19,6 +19,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -88,8 +89,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def served(site: Path) -> Iterator[str]:
+@contextmanager
+def serving(site: Path) -> Iterator[str]:
     """The site over HTTP on 127.0.0.1 and a free port; yields its base URL."""
     handler = functools.partial(_QuietHandler, directory=str(site))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -101,6 +102,26 @@ def served(site: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def hermetic(browser, served: str, **options):
+    """A browser context that reaches only the served site (web fonts and the rest are refused
+    at once)."""
+    context = browser.new_context(service_workers="block", **options)
+    host = urlsplit(served).netloc
+    context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).netloc
+                  == host else route.abort())
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def served(site: Path) -> Iterator[str]:
+    with serving(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
