@@ -178,7 +178,8 @@ def _verification_finding(v: Verification, new: bool) -> Finding:
     path = v.record.path
     if v.key_status:
         verb = "does not verify" if new else "no longer counts"
-        return Finding(path, f"key-{v.key_status}", f"record {verb}: {v.reason}",
+        return Finding(path, {"revoked": "key-revoked", "retired": "key-retired"}[v.key_status],
+                       f"record {verb}: {v.reason}",
                        severity="error" if new else WARNING,
                        fix=f"'{v.record.member}' signs again with their current key; "
                            "what this record reviewed needs that signature meanwhile.")

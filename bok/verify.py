@@ -29,8 +29,9 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
 _SCRIPT_SRC = re.compile(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", re.I)
 _SCRIPT_TYPE = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.I)
-#: Relative paths a theme writes into its inline scripts ("../..", "."), which vary by page.
-_RELATIVE_LITERAL = re.compile(r"""(["'])[./]+\1""")
+#: Paths a theme writes into its inline scripts, which vary by page: relative ("../..", ".")
+#: or, with site_url set, absolute on 404.html ("/handbook/").
+_RELATIVE_LITERAL = re.compile(r"""(["'])(?:[./]+|/[^"'\s<>]*/)\1""")
 _URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "cite")
 _NOT_EXECUTED = ("application/json", "application/ld+json", "text/template")
 
