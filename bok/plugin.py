@@ -40,10 +40,11 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 
-from . import clock, history, publish, render, sanitize, site, stage
+from . import clock, history, publish, render, sanitize, site, siteconfig, stage
 from .errors import BokError
 from .gate import evaluate_book
 from .loading import load_book, rules_problems
+from .model import SITE_CONFIG
 from .revisions import earlier_endorsed
 from .trees import WorkTree
 
@@ -78,6 +79,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
+        if Path(config.config_file_path).name in (SITE_CONFIG, *siteconfig.ENGINE_CONFIGS):
+            # run directly (mkdocs build): the rules bok build applies before MkDocs reads
+            # anything (hooks have run by now; the gate keeps them off main)
+            stops = siteconfig.build_refusals(WorkTree(self.root))[1]
+            if stops:
+                raise PluginError(f"bok: {stops[0]}")
         drafts = os.environ.get("BOK_DRAFTS") == "1"
         expected = stage.stage_folder(self.root, drafts)
         docs = Path(config.docs_dir).resolve()
