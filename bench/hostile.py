@@ -62,6 +62,9 @@ REFUSED = {
     "'<![CDATA[>' * n": fill("<![CDATA[>"),
     "'*a* ' in one paragraph": fill("*a* "),
     "'x[^1] ' * n": fill("x[^1] "),
+    "'# x &amp;' lines, 60 KB (red-team: repeated heading ids)": "# x &amp;\n" * 6000,
+    "'{' + 'a=1 ' * n (red-team)": "{" + "a=1 " * 30_000,
+    "'# &amp;amp;amp;lt;/title' lines (red-team)": "# &amp;amp;amp;lt;/title\n" * 20_000,
 }
 ACCEPTED = {
     "dense code spans, 64 a block": ("`a` ", 64),
@@ -74,6 +77,8 @@ ACCEPTED = {
     "admonitions": ("!!! note\n    x\n\n", 4),
     "short paragraphs": ("a\n", 4),
     "fences": ("~~~\n", 4),
+    "repeated heading ids, 1 a block": ("# x &amp;\n", 1),
+    "'<a' lines, 1 a block": ("<a\n", 1),
 }
 
 

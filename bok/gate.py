@@ -19,7 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import chapter_records, codeowners, governance, history, links, paths, policy
+from . import (
+    chapter_records,
+    codeowners,
+    git,
+    governance,
+    history,
+    links,
+    paths,
+    policy,
+    siteconfig,
+)
 from .errors import WARNING, Finding
 from .loading import DEPENDS_ON_RULES, load_book, load_record, load_registry, rules_problems
 from .model import (
@@ -129,6 +139,7 @@ def check(root: Path, base: str | None = None, today: dt.date | None = None,
             # (a member may have left a domain since).
             new = finding.path in new_records
             findings.append(finding if new else finding.as_warning())
+    findings.extend(_engine_footing(root, tree))
     if trust is None:
         site, site_findings = load_site_config(tree)
         findings.extend(site_findings)
@@ -365,10 +376,11 @@ def _governed_changes(book: Book, tree: WorkTree, trust: GitTree, changes: dict[
     findings: list[Finding] = []
     base_site, _ = load_site_config(trust)
     site, site_findings = load_site_config(tree)
+    findings.extend(site_findings)  # a link or a directory loads as None: never a deletion
     before = base_site.digest if base_site else governance.NONE
-    if site is not None and site.digest != before:  # a deleted mkdocs.yml needs no sign-off
-        moves.append(governance.Transition(SITE_CONFIG, before, site.digest))
-        findings.extend(site_findings)
+    after = site.digest if site else governance.NONE
+    if after != before:
+        moves.append(governance.Transition(SITE_CONFIG, before, after))
     for move in moves:
         if move.before == move.after or (
                 move.after == governance.NONE and not governance.deletion_needs_signoff(move.path)):
@@ -379,6 +391,14 @@ def _governed_changes(book: Book, tree: WorkTree, trust: GitTree, changes: dict[
         checked = [verifications[r.path] for r in records]
         findings.extend(governance.judge(move, checked, book.registry, book.policy, carried))
     return findings
+
+
+def _engine_footing(root: Path, tree: WorkTree) -> list[Finding]:
+    """What an engine run in the book reads or is stopped by besides mkdocs.yml: another
+    engine's configuration, committed files where builds write (whole-tree checks, cheap: a
+    few names and one ``git ls-files``, so the gate runs them on every change)."""
+    return [*siteconfig.engine_config_findings(tree),
+            *siteconfig.build_folder_findings(git.tracked_under(root, siteconfig.BUILD_FOLDERS))]
 
 
 def _on_file(trust: GitTree, record: Record) -> bool:

@@ -39,6 +39,7 @@ __all__ = [
     "ls_tree",
     "resolve_commit",
     "run",
+    "tracked_under",
 ]
 
 logger = logging.getLogger(__name__)
@@ -255,6 +256,15 @@ def tracked(repo: Path, paths: Sequence[str]) -> set[str]:
     if proc is None or proc.returncode != 0:
         return set()
     return {_path(p) for p in proc.stdout.split(b"\0") if p} & set(paths)
+
+
+def tracked_under(repo: Path, tops: Sequence[str]) -> list[str]:
+    """The files Git tracks under the folders ``tops`` (none when ``repo`` is not a Git
+    repository): one ``ls-files``, however many files the book has elsewhere."""
+    proc = run(repo, "ls-files", "-z", "--", *tops)
+    if proc is None or proc.returncode != 0:
+        return []
+    return sorted(_path(p) for p in proc.stdout.split(b"\0") if p)
 
 
 def stage(repo: Path, paths: Sequence[str]) -> str | None:

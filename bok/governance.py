@@ -82,9 +82,10 @@ def governed(path: str) -> Governed | None:
 
 
 def deletion_needs_signoff(path: str) -> bool:
-    """Deleting the registry or the policy changes the rules; deleting a page or mkdocs.yml
-    publishes nothing new (the build fails without mkdocs.yml), so it needs no sign-off."""
-    return path in REGISTRY_FILES
+    """Deleting the registry or the policy changes the rules; deleting mkdocs.yml (or
+    replacing it with a link) lets an engine read a configuration nobody signed off
+    (``mkdocs.yaml``, the file the link names). Deleting a page publishes nothing new."""
+    return path in REGISTRY_FILES or path == SITE_CONFIG
 
 
 @dataclass(frozen=True)

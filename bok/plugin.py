@@ -38,8 +38,10 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 
-from . import building, model, publish, render, sanitize, site, stage
+from . import building, model, publish, render, sanitize, site, siteconfig, stage
 from .errors import BokError
+from .model import SITE_CONFIG
+from .trees import WorkTree
 
 log = get_plugin_logger(__name__)
 
@@ -70,6 +72,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
+        if Path(config.config_file_path).name in (SITE_CONFIG, *siteconfig.ENGINE_CONFIGS):
+            # run directly (mkdocs build): the rules bok build applies before MkDocs reads
+            # anything (hooks have run by now; the gate keeps them off main)
+            stops = siteconfig.build_refusals(WorkTree(self.root))[1]
+            if stops:
+                raise PluginError(f"bok: {stops[0]}")
         drafts = os.environ.get("BOK_DRAFTS") == "1"
         try:
             building.check_docs_dir(self.root, Path(config.docs_dir),

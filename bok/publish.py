@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
 
-from . import sitedir
+from . import siteconfig, sitedir
 from .errors import BokError
+from .model import SITE_CONFIG
+from .trees import WorkTree
 
 
 class _Errors(logging.Handler):
@@ -74,13 +76,23 @@ def _environment(drafts: bool, with_history: bool):
 
 
 def _load_config(root: Path, **overrides):
+    """MkDocs' configuration, from the very bytes of mkdocs.yml that bok judged: a linked or
+    missing mkdocs.yml, one that breaks a rule of :mod:`bok.siteconfig`, or another engine's
+    configuration beside it stops the build before MkDocs reads anything (its hooks and
+    plugins run as the configuration loads)."""
     from mkdocs.config import load_config
-    config_file = root / "mkdocs.yml"
-    if not config_file.is_file():
+    config_file = root / SITE_CONFIG
+    tree = WorkTree(root)
+    if tree.kind(SITE_CONFIG) is None:
         raise BokError(f"{config_file} not found; a book needs an mkdocs.yml (bok init writes one)")
+    raw, refused = siteconfig.build_refusals(tree)
+    if refused:
+        more = f" ({len(refused) - 1} more: run bok check)" if len(refused) > 1 else ""
+        raise BokError(f"{refused[0]}{more}")
     try:
         with _mkdocs_errors():
-            config = load_config(str(config_file), **overrides)
+            config = load_config(io.BytesIO(raw), config_file_path=str(config_file),
+                                 **overrides)
     except BokError as exc:
         raise BokError(f"mkdocs.yml: {exc.message}") from None
     if "bok" not in config.plugins:

@@ -72,6 +72,10 @@ RULES: dict[str, str] = {
     "codeowners-stale": "CODEOWNERS does not match the registry",
     "unsafe-url": "a URL in mkdocs.yml that reaches a page and is not http(s)",
     "site-config-refused": "mkdocs.yml uses something no sign-off can make safe",
+    "engine-config": "a site engine's configuration besides mkdocs.yml (mkdocs.yaml, "
+                     "zensical.toml, properdocs.yml)",
+    "build-folder-tracked": "a file committed where builds write (.bok/ besides templates/ "
+                            "and schemas/, or site/)",
     # records
     "bad-signature": "a record whose signature does not verify",
     "signer-not-registered": "a record whose signer is no longer registered",

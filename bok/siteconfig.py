@@ -17,10 +17,18 @@ bok refuses outright because no sign-off of mkdocs.yml could cover it:
 * the bok plugin's ``drafts: true``: chapters nobody endorsed would reach readers;
 * a URL that reaches a page and is not http(s) (``javascript:``, ``data:``, ...);
 * YAML tags such as ``!!python/name:`` (they run code) and ``!ENV``: :mod:`bok.strictyaml`
-  refuses every tag.
+  refuses every tag;
+* an ``mkdocs.yml`` that is not a regular file (a link would make the engines read a file no
+  sign-off pins), and any other engine's configuration at the book's root
+  (:data:`ENGINE_CONFIGS`): MkDocs reads ``mkdocs.yaml`` when ``mkdocs.yml`` is missing,
+  Zensical reads ``zensical.toml`` before ``mkdocs.yml``, ProperDocs reads ``properdocs.yml``;
+* a committed file where builds write (:func:`build_folder_findings`): a tracked
+  ``.bok/stage/`` would be laid out by an engine run in the book, a tracked ``site/`` makes the
+  publish job refuse to build.
 
 :func:`load_site_config` is pure (it reads through a tree, a working tree or a Git revision)
-and is used by the gate, ``bok endorse mkdocs.yml`` and the build.
+and is used by the gate, ``bok endorse mkdocs.yml`` and the build; :func:`build_refusals` is
+what stops ``bok build`` and ``bok serve`` before MkDocs reads anything.
 """
 
 from __future__ import annotations
@@ -33,12 +41,19 @@ from typing import Any
 from . import document, strictyaml, unsafe
 from .errors import FileProblem, Finding
 from .model import CONTENT, DEFAULT_ENGINE, ENGINES, SITE_CONFIG, content_digest
-from .trees import FILE, LINK
+from .trees import FILE, LINK, WorkTree
 
 HTTP = ("http://", "https://")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
 _DANGEROUS = ("javascript:", "vbscript:", "data:", "file:")
 _IGNORED_IN_URLS = re.compile(r"[\x00-\x20]")
+#: Configuration files the site engines read at the book's root besides mkdocs.yml (MkDocs'
+#: fallback, Zensical's own, ProperDocs'): bok governs mkdocs.yml alone, so each is refused.
+ENGINE_CONFIGS = ("mkdocs.yaml", "zensical.toml", "properdocs.yml", "properdocs.yaml")
+#: Folders builds write to: nothing in them may be committed, except bok's own templates and
+#: schemas under .bok/.
+BUILD_FOLDERS = (".bok", "site")
+KEPT_IN_BUILD_FOLDERS = (".bok/templates/", ".bok/schemas/")
 REFUSED_EXTENSIONS = {"pymdownx.snippets": "it includes any file of the repository into a page, "
                                            "unreviewed"}
 
@@ -71,9 +86,15 @@ def pinned_digest(config_bytes: bytes, files: dict[str, bytes]) -> str:
 def load_site_config(tree) -> tuple[SiteConfig | None, list[Finding]]:
     """Read mkdocs.yml from ``tree``; None if there is none. Every problem is a finding."""
     findings: list[Finding] = []
-    if tree.kind(SITE_CONFIG) == LINK:
+    kind = tree.kind(SITE_CONFIG)
+    if kind == LINK:
         return None, [Finding(SITE_CONFIG, "symlink", "symbolic link is not allowed (bok never "
-                              "follows one)", fix="Replace the link with the file itself.")]
+                              "follows one, and the engines would read the file it names, "
+                              "which no sign-off pins)",
+                              fix="Replace the link with the file itself.")]
+    if kind not in (None, FILE):
+        return None, [Finding(SITE_CONFIG, "site-config-refused", "mkdocs.yml is not a regular "
+                              "file", fix="Replace it with the file itself.")]
     raw = tree.read(SITE_CONFIG)
     if raw is None:
         return None, []
@@ -96,6 +117,36 @@ def load_site_config(tree) -> tuple[SiteConfig | None, list[Finding]]:
                 files[path] = blob
     return SiteConfig(data, lines, tuple(references), tuple(sorted(files)),
                       pinned_digest(raw, files)), findings
+
+
+def engine_config_findings(tree) -> list[Finding]:
+    """Each engine configuration at the book's root besides mkdocs.yml: an engine would read
+    it instead of, or before, the governed one."""
+    return [Finding(name, "engine-config", f"{name} is a site engine's configuration; the "
+                    "engines would read it instead of mkdocs.yml, which alone is governed",
+                    fix=f"Delete {name}; configure the site in mkdocs.yml (a steward signs off).")
+            for name in ENGINE_CONFIGS if tree.kind(name) is not None]
+
+
+def build_folder_findings(tracked: list[str]) -> list[Finding]:
+    """Committed files where builds write (``tracked``: the files Git tracks under
+    :data:`BUILD_FOLDERS`), besides bok's templates and schemas."""
+    return [Finding(path, "build-folder-tracked", "is committed in a folder builds write to, "
+                    "so an engine run in the book would publish it, or the publish job would "
+                    "refuse to build", fix=f"git rm --cached {path}")
+            for path in sorted(tracked)
+            if path.split("/", 1)[0] in BUILD_FOLDERS
+            and not path.startswith(KEPT_IN_BUILD_FOLDERS)]
+
+
+def build_refusals(tree: WorkTree) -> tuple[bytes, list[Finding]]:
+    """The bytes of mkdocs.yml that a build may hand the engine, and the errors that stop it:
+    no regular mkdocs.yml, one that breaks a rule of this module, another engine's
+    configuration beside it."""
+    site, findings = load_site_config(tree)
+    findings = [f for f in [*findings, *engine_config_findings(tree)] if f.is_error]
+    raw = tree.read(SITE_CONFIG) if site is not None else None
+    return raw or b"", findings
 
 
 def _files_under(tree, reference: str, lines: dict, findings: list[Finding]) -> list[str]:

@@ -219,8 +219,8 @@ def write_tree(folder: Path, files: dict[str, bytes]) -> int:
     for rel, data in files.items():
         now[rel] = digest = _digest(data)
         target = folder / rel
-        if before.get(rel) == digest and target.is_file() and not target.is_symlink():
-            continue
+        if before.get(rel) == digest and _holds(target, data):
+            continue  # the manifest is a hint only: a committed one could claim any file
         _refuse_links(folder, rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
@@ -235,6 +235,16 @@ def write_tree(folder: Path, files: dict[str, bytes]) -> int:
     manifest_path.write_text(json.dumps({"made_by": "bok", "files": now}, indent=0,
                                         sort_keys=True), encoding="utf-8")
     return written
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    """Does ``target`` hold exactly ``data`` (a regular file, not a link)?"""
+    if target.is_symlink() or not target.is_file():
+        return False
+    try:
+        return target.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _refuse_links(folder: Path, rel: str) -> None:

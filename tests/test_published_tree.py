@@ -159,18 +159,23 @@ def test_mkdocs_yml_pointing_at_content_is_refused(book):
 
 def test_snippets_are_refused(book):
     book.write("mkdocs.yml", MKDOCS + "markdown_extensions:\n  - pymdownx.snippets\n")
-    with pytest.raises(BokError, match="pymdownx.snippets.*does not pin"):
+    with pytest.raises(BokError, match=r"^mkdocs.yml:\d+: error: 'pymdownx.snippets' is not "
+                       r"allowed.*\[site-config-refused\]"):
         build(book)
+    assert not (book.root / "site").exists()
 
 
-def test_a_script_repo_url_reaches_no_page(book):
+def test_a_script_repo_url_stops_the_build(book):
+    """bok build runs mkdocs.yml's rules itself (not only bok check): no page is written."""
     book.write("mkdocs.yml", MKDOCS.replace("https://example.invalid/book",
                                             "javascript://alert(1)//"))
     book.chapter(ABS, title="ABS")
     book.endorse_fully(ABS)
     book.commit("abs")
-    html = article(page(build(book), "brakes/abs"))
-    assert "javascript:" not in html and "Revision history" in html
+    with pytest.raises(BokError, match=r"^mkdocs.yml:\d+: error: 'repo_url' is "
+                       r"'javascript:.*\[unsafe-url\]"):
+        build(book)
+    assert not (book.root / "site").exists()
 
 
 def test_links_to_unpublished_chapters_are_plain_text(book):

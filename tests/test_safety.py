@@ -201,12 +201,12 @@ def test_a_site_dir_that_changes_during_the_build_is_kept(book, tmp_path):
     """A folder that was bok's when the build began but holds someone's file when the build
     ends is never deleted."""
     assert book.bok("build").exit_code == 0
-    hook = book.write("hook.py", (
+    book.write("hooks/hook.py", (
         "from pathlib import Path\n"
         "def on_post_build(config):\n"
         f"    Path({str(book.root / 'site' / 'mine.txt')!r}).write_text('mine')\n"
         f"    Path({str(book.root / 'site' / sitedir.MARK)!r}).unlink()\n"))
-    book.write("mkdocs.yml", MKDOCS + f"hooks:\n  - {hook}\n")
+    book.write("mkdocs.yml", MKDOCS + "hooks:\n  - hooks/hook.py\n")
     refused(book.bok("build"), "changed during the build")
     assert (book.root / "site" / "mine.txt").read_text() == "mine"
     assert not [p.name for p in book.root.iterdir() if p.name.startswith(".site.")]
