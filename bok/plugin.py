@@ -30,6 +30,8 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,6 +42,7 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 
+from . import cache as caching
 from . import clock, history, publish, render, sanitize, site, stage
 from .errors import BokError
 from .gate import evaluate_book
@@ -61,6 +64,9 @@ _LANG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
 class BokConfig(base.Config):
     history = c.Type(bool, default=True)
     """Show each chapter's revision history, read from Git; false builds without it."""
+    cache = c.Type(bool, default=True)
+    """Keep rendered pages and checked signatures in .bok/cache/, so a rebuild redoes only
+    what changed; false renders and verifies everything on every build."""
     drafts = c.Deprecated(message="'drafts' under the bok plugin is no longer read: a drafts "
                                   "preview is 'bok build --drafts' or 'bok serve --drafts', "
                                   "never the published site's configuration")
@@ -75,6 +81,11 @@ class BokPlugin(BasePlugin[BokConfig]):
         self.root: Path | None = None
         self.search: publish.SearchIndex | None = None
         self.language = "en"  # the pages' <html lang>, which Pagefind indexes by
+        self.dirty = False  # a serve that rebuilds only the pages whose staged file changed
+        self.layout: str | None = None  # what every page shows besides its own content
+
+    def on_startup(self, *, command, dirty: bool) -> None:
+        self.dirty = dirty
 
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
@@ -105,6 +116,7 @@ class BokPlugin(BasePlugin[BokConfig]):
         # Git reads the history while Python loads the book: the two overlap.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(history.read_history, self.root) if with_history else None
+            cache = caching.open_cache(self.root) if self.config.cache else caching.Cache(None)
             book = load_book(WorkTree(self.root))
             hist = reading.result() if reading is not None else None
         for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
@@ -114,21 +126,40 @@ class BokPlugin(BasePlugin[BokConfig]):
                 log.warning(str(finding))
         if hist is not None and hist.shallow:
             raise PluginError(f"bok: {SHALLOW_FIX}")
-        statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(self.root))
+        statuses, verifications = evaluate_book(book, today,
+                                                earlier=earlier_endorsed(self.root, hist),
+                                                signer=caching.cached_signer(cache))
+        cache.prune("signature")
         tags = "material/tags" in config.plugins or "tags" in config.plugins
         self.plan = site.plan_site(self.root, book, statuses, verifications, hist, today,
                                    drafts=drafts, repo_url=_http_url(config.repo_url),
                                    theme_tags=tags)
         try:
             self.staged = stage.stage_site(self.root, self.plan, renderer, drafts,
-                                           config.use_directory_urls, permalink, tags)
+                                           config.use_directory_urls, permalink, tags, cache)
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
         for page, target in self.staged.unpublished_links:
             log.warning(f"content/{page}: the link to '{target}' reaches no published page; "
                         "readers see its text without a link")
         config.nav = self.staged.nav
+        self._dirty_or_clean(config)
         return config
+
+    def _dirty_or_clean(self, config) -> None:
+        """In a dirty serve, MkDocs rebuilds only pages whose staged file is newer than their
+        output; that is right while the navigation and the configuration stay as they were.
+        When either changed, every page shows it: the site is emptied, so all are rebuilt."""
+        layout = caching.digest(repr(self.staged.nav if self.staged else None),
+                                Path(config.config_file_path).read_bytes())
+        if self.dirty and self.layout is not None and layout != self.layout:
+            site_dir = Path(config.site_dir)
+            for entry in site_dir.iterdir() if site_dir.is_dir() else ():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        self.layout = layout
 
     def on_files(self, files: Files, config) -> Files:
         assert self.staged is not None
@@ -140,6 +171,12 @@ class BokPlugin(BasePlugin[BokConfig]):
             self.search = publish.SearchIndex()
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
+        # Every chapter page's content is final: Pagefind indexes them on another core while
+        # MkDocs lays them out (a dirty rebuild lays out only some, the index needs all).
+        for page in self.staged.pages.values():
+            if page.chapter is not None and page.html is not None:
+                self.search.add("/" + page.url, f'<!DOCTYPE html><html lang="{self.language}">'
+                                                f"<head></head><body>{page.html}</body></html>")
         return files
 
     def _staged(self, page) -> stage.StagedPage | None:
@@ -164,11 +201,17 @@ class BokPlugin(BasePlugin[BokConfig]):
         if staged is None or staged.html is None:
             return html
         page.toc = _toc(staged.headings)
-        if staged.chapter is not None and self.search is not None:
-            # final: the theme only wraps it; Pagefind indexes it now
-            self.search.add("/" + page.url, f'<!DOCTYPE html><html lang="{self.language}">'
-                                            f"<head></head><body>{staged.html}</body></html>")
         return staged.html
+
+    def on_serve(self, server, config, builder):
+        """Watch what bok stages from (content/, reviews/), not the staged folder: bok
+        writes that folder itself, and a rebuild for each of its writes would never settle."""
+        assert self.root is not None
+        server.unwatch(config.docs_dir)
+        for folder in ("content", "reviews"):
+            if (self.root / folder).is_dir():
+                server.watch(str(self.root / folder))
+        return server
 
     def on_env(self, env, config, files):
         """Every page's content is ready: Pagefind writes the index while MkDocs renders."""
@@ -178,6 +221,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def on_post_build(self, config):
         if self.search is None:
+            return
+        if self.dirty:
+            # a preview: its pages are served now, the search index follows a few seconds
+            # later; the next rebuild (or the end of the preview) stops it if it is not done
+            threading.Thread(target=_finish_quietly, args=(self.search,), daemon=True,
+                             name="bok-search-preview").start()
             return
         search, self.search = self.search, None
         try:
@@ -195,6 +244,13 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.search is not None:
             self.search.close()
             self.search = None
+
+
+def _finish_quietly(search: publish.SearchIndex) -> None:
+    try:
+        search.finish()
+    except BokError as exc:  # stopped by a newer rebuild, or failed: the preview goes on
+        log.info(f"the preview's search index was not written: {exc.message}")
 
 
 def _http_url(url: str | None) -> str | None:

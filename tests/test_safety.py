@@ -474,7 +474,8 @@ def test_serve_writes_only_into_a_temporary_folder_it_removes(book, tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     assert list(temp.iterdir()) == []
-    # besides its temporary site, serve writes only bok's own staged book (.bok/stage/)
+    # besides its temporary site, serve writes only bok's own staged book (.bok/stage/) and
+    # its cache (.bok/cache/)
     after = {path: entry for path, entry in snapshot(book.root).items()
-             if path != ".bok" and not path.startswith(".bok/stage")}
+             if path != ".bok" and not path.startswith((".bok/stage", ".bok/cache"))}
     assert after == before
