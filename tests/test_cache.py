@@ -248,7 +248,14 @@ class Served:
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=60)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            if os.environ.get("PYTHONPATH"):
+                self.proc.send_signal(signal.SIGUSR1)
+                time.sleep(2)
+            self.proc.kill()
+            raise AssertionError("bok serve did not stop:\n" + "".join(self.log[-200:]))
 
 
 def test_serve_shows_an_edit_rebuilds_the_navigation_when_a_title_changes_and_settles(book):

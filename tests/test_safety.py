@@ -245,7 +245,8 @@ def test_init_adds_to_a_folder_that_holds_files_and_overwrites_none(place):
     assert (folder / "notes.txt").read_text() == "keep me\n"
     assert (folder / "README.md").read_text().startswith("# My notes\n\nMine.\n\n")
     assert "bok check" in (folder / "README.md").read_text()
-    assert (folder / ".gitignore").read_text() == "*.pyc\nsite/\n.bok/stage/\n.bok/preview/\n"
+    assert (folder / ".gitignore").read_text() == ("*.pyc\nsite/\n.bok/stage/\n.bok/preview/\n"
+                                                     ".bok/cache/\n")
     assert "extended README.md" in result.output and "created README.md" not in result.output
     assert "extended .gitignore" in result.output
     assert "created .git (git init, branch main)" in result.output and (folder / ".git").is_dir()
