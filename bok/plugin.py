@@ -5,11 +5,16 @@
   ``docs_dir`` (``.bok/stage/``), and give MkDocs the navigation bok decided. Material's own
   search is switched off; bok's search script and stylesheet (staged files) are loaded instead.
 * ``on_files``: keep only the files this staging wrote (nothing else of the repository is ever
-  in the site); start Pagefind.
+  in the site); start Pagefind and give it every chapter page, which it indexes on another
+  core while MkDocs lays the pages out.
 * ``on_page_markdown`` / ``on_page_content``: a staged page's content is finished HTML, so
   MkDocs renders nothing: the page gets bok's HTML, title, description, tags and table of
-  contents, all escaped or sanitized by bok. Each chapter page then goes to Pagefind, which
-  indexes it on another core.
+  contents, all escaped or sanitized by bok.
+* ``on_serve``: a preview watches ``content/`` and ``reviews/`` (not the staged folder, which
+  bok writes). Its rebuilds are dirty (``bok serve``): rendered pages and checked signatures
+  come from :mod:`bok.cache`, staged files are rewritten only when their bytes change, and
+  MkDocs lays out only the pages whose staged file changed, unless the navigation or
+  ``mkdocs.yml`` changed (then every page). Its search index is written after the pages.
 * ``on_env`` (every page's content is done): Pagefind writes the index into the site's
   ``pagefind/`` while MkDocs renders the templates; ``on_post_build`` waits for it.
 

@@ -462,7 +462,9 @@ def test_serve_writes_only_into_a_temporary_folder_it_removes(book, tmp_path):
     env = {**os.environ, "TMPDIR": str(temp), "BOK_TODAY": TODAY}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("bok")), "-C", str(book.root),
                              "serve", "-a", f"127.0.0.1:{port}"], env=env,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a suite run in the background ignores SIGINT; serve must not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in proc.stderr:
             if "Serving on" in line:
