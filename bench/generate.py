@@ -473,7 +473,7 @@ class FastImport:
 HEAD = """site_name: Bench book ({n} chapters)
 site_url: https://book.example.invalid/
 repo_url: https://git.example.invalid/bench/book
-docs_dir: content
+docs_dir: {docs_dir}
 theme:
   name: material
 """
@@ -558,7 +558,8 @@ def generate(out: Path, n: int, n_domains: int, n_members: int, seed: int,
     # Initial commit: registry, policy, mkdocs.yml, home and domain pages.
     steward = members[0]
     first = int(HISTORY_START.timestamp()) - 86400
-    initial = [("M", "mkdocs.yml", MKDOCS_YML.format(n=n).encode()),
+    initial = [("M", "mkdocs.yml", MKDOCS_YML.format(n=n, docs_dir=".bok/stage").encode()),
+               ("M", ".gitignore", b"site/\n.bok/\n"),
                ("M", "reviews/members.yml", members_yml(members)),
                ("M", "reviews/policy.yml", POLICY_YML.encode()),
                ("M", "content/index.md",

@@ -410,7 +410,7 @@ def ensure_book(args, work: Path) -> dict:
     n = args.chapters
     for key, text in (("plain-prune", PLAIN_PRUNE), ("plain", PLAIN),
                       ("git-plugins", GIT_PLUGINS)):
-        (book / f"bench-{key}.yml").write_text(text.format(n=n))
+        (book / f"bench-{key}.yml").write_text(text.format(n=n, docs_dir="content"))
     # bench-*.yml are not part of the book; keep `git status` clean for the git plugins.
     exclude = book / ".git" / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import cache as caching
 from . import clock, history, render, site, stage
 from .errors import BokError
 from .gate import evaluate_book
@@ -45,6 +46,7 @@ class Settings:
     links_from_source: bool = False
     site_name: str = ""  # mkdocs.yml's: the Atom feed's title
     site_url: str | None = None  # http(s) only: the feed's links are absolute with it
+    cache: bool = True  # keep rendered pages and checked signatures in .bok/cache/
 
 
 @dataclass
@@ -68,6 +70,7 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     # Git reads the history while Python loads the book: the two overlap.
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(history.read_history, root) if settings.history else None
+        cache = caching.open_cache(root) if settings.cache else caching.Cache(None)
         book = load_book(WorkTree(root))
         hist = reading.result() if reading is not None else None
     for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
@@ -75,13 +78,16 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     warnings = [str(f) for f in book.findings if f.is_error]
     if hist is not None and hist.shallow:
         raise BokError(SHALLOW_FIX)
-    statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(root))
+    statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(root, hist),
+                                            signer=caching.cached_signer(cache))
+    cache.prune("signature")
     plan = site.plan_site(root, book, statuses, verifications, hist, today, drafts=drafts,
                           repo_url=settings.repo_url, theme_tags=settings.tags)
     staged = stage.stage_site(root, plan, renderer, drafts, settings.directory_urls,
                               settings.permalink, settings.tags,
                               links_from_source=settings.links_from_source,
-                              site_name=settings.site_name, site_url=settings.site_url)
+                              site_name=settings.site_name, site_url=settings.site_url,
+                              cache=cache)
     warnings += [f"content/{page}: the link to '{target}' reaches no published page; readers "
                  "see its text without a link" for page, target in staged.unpublished_links]
     return StagedBook(plan, staged, warnings)

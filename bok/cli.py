@@ -453,6 +453,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
     site is marked as bok's (a .bok-site file), so the next build may replace it. On every
     engine bok stages the sanitized pages, indexes them for search (Pagefind) and checks that
     each built page holds exactly what it staged before the site is replaced.
+    Rendered pages and checked signatures are kept in .bok/cache/, so the next build redoes
+    only what changed ('cache: false' under the bok plugin in mkdocs.yml turns that off).
 
     \b
     Examples:
@@ -477,7 +479,10 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
 def serve(ctx: Context, drafts: bool, dev_addr: str) -> None:
     """Preview the site locally, rebuilding on every change (like mkdocs serve).
 
-    The address is checked before the first build: a port in use fails at once.
+    Changes to content/, reviews/ and mkdocs.yml are watched. A rebuild renders only changed
+    pages and lays out only the pages that changed (every page when the navigation or
+    mkdocs.yml changed); the search index follows a few seconds after the pages. The address
+    is checked before the first build: a port in use fails at once.
 
     \b
     Example:

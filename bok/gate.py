@@ -78,11 +78,13 @@ class Result:
 
 
 def evaluate_book(book: Book, today: dt.date, registry: Registry | None = None,
-                  earlier: EarlierRevision | None = None
+                  earlier: EarlierRevision | None = None,
+                  signer: Callable[[bytes, str], str] | None = None
                   ) -> tuple[dict[str, Status], dict[str, Verification]]:
-    """Verify every record and compute every chapter's state."""
+    """Verify every record and compute every chapter's state (``signer``: see
+    :func:`bok.signing.verify_record`)."""
     registry = registry or book.registry
-    verifications = {r.path: verify_record(r, registry) for r in book.records}
+    verifications = {r.path: verify_record(r, registry, signer) for r in book.records}
     statuses: dict[str, Status] = {}
     for path, chapter in sorted(book.chapters.items()):
         checked = [verifications[r.path] for r in book.records_for(path)]

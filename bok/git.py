@@ -267,6 +267,12 @@ def tracked_under(repo: Path, tops: Sequence[str]) -> list[str]:
     return sorted(_path(p) for p in proc.stdout.split(b"\0") if p)
 
 
+def tracks_anything_under(repo: Path, top: str) -> bool:
+    """Whether Git tracks any file under the folder ``top`` (False outside a repository)."""
+    proc = run(repo, "ls-files", "-z", "--", top)
+    return proc is not None and proc.returncode == 0 and bool(proc.stdout.strip(b"\0"))
+
+
 def stage(repo: Path, paths: Sequence[str]) -> str | None:
     """``git add --all`` of ``paths`` (a move: the new paths and the old, gone ones); what
     went wrong, or None."""

@@ -5,11 +5,16 @@
   ``docs_dir`` (``.bok/stage/``), and give MkDocs the navigation bok decided. Material's own
   search is switched off; bok's search script and stylesheet (staged files) are loaded instead.
 * ``on_files``: keep only the files this staging wrote and the theme's own assets (nothing
-  else of the repository is ever in the site); start Pagefind.
+  else of the repository is ever in the site); start Pagefind and give it every chapter page,
+  which it indexes on another core while MkDocs lays the pages out.
 * ``on_page_markdown`` / ``on_page_content``: a staged page's content is finished HTML, so
   MkDocs renders nothing: the page gets bok's HTML, title, description, tags and table of
-  contents, all escaped or sanitized by bok. Each chapter page then goes to Pagefind, which
-  indexes it on another core.
+  contents, all escaped or sanitized by bok.
+* ``on_serve``: a preview watches ``content/`` and ``reviews/`` (not the staged folder, which
+  bok writes). Its rebuilds are dirty (``bok serve``): rendered pages and checked signatures
+  come from :mod:`bok.cache`, staged files are rewritten only when their bytes change, and
+  MkDocs lays out only the pages whose staged file changed, unless the navigation or
+  ``mkdocs.yml`` changed (then every page). Its search index is written after the pages.
 * ``on_env`` (every page's content is done): Pagefind writes the index into the site's
   ``pagefind/`` while MkDocs renders the templates; ``on_post_build`` waits for it.
 
@@ -29,6 +34,8 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
+import threading
 from pathlib import Path
 
 from mkdocs.config import base
@@ -39,6 +46,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 
 from . import building, model, publish, render, sanitize, site, siteconfig, stage
+from . import cache as caching
 from .errors import BokError
 from .model import SITE_CONFIG
 from .trees import WorkTree
@@ -55,6 +63,9 @@ class BokConfig(base.Config):
     engine = c.Choice(model.ENGINES, default=model.DEFAULT_ENGINE)
     """The engine ``bok build`` lays the site out with (``bok build --engine`` overrides it);
     read by bok, not by MkDocs: the plugin runs only where MkDocs (or ProperDocs) builds."""
+    cache = c.Type(bool, default=True)
+    """Keep rendered pages and checked signatures in .bok/cache/, so a rebuild redoes only
+    what changed; false renders and verifies everything on every build."""
     drafts = c.Deprecated(message="'drafts' under the bok plugin is no longer read: a drafts "
                                   "preview is 'bok build --drafts' or 'bok serve --drafts', "
                                   "never the published site's configuration")
@@ -69,6 +80,11 @@ class BokPlugin(BasePlugin[BokConfig]):
         self.root: Path | None = None
         self.search: publish.SearchIndex | None = None
         self.language = "en"  # the pages' <html lang>, which Pagefind indexes by
+        self.dirty = False  # a serve that rebuilds only the pages whose staged file changed
+        self.layout: str | None = None  # what every page shows besides its own content
+
+    def on_startup(self, *, command, dirty: bool) -> None:
+        self.dirty = dirty
 
     def on_config(self, config):
         self.root = Path(config.config_file_path).resolve().parent
@@ -97,7 +113,8 @@ class BokPlugin(BasePlugin[BokConfig]):
             directory_urls=config.use_directory_urls,
             tags="material/tags" in config.plugins or "tags" in config.plugins,
             history=self.config.history and os.environ.get("BOK_NO_HISTORY") != "1",
-            site_name=config.site_name or "", site_url=building.http_url(config.site_url))
+            site_name=config.site_name or "", site_url=building.http_url(config.site_url),
+            cache=self.config.cache)
         try:
             staged = building.stage_book(self.root, settings, drafts)
         except BokError as exc:
@@ -106,7 +123,23 @@ class BokPlugin(BasePlugin[BokConfig]):
             log.warning(warning)
         self.plan, self.staged = staged.plan, staged.stage
         config.nav = self.staged.nav
+        self._dirty_or_clean(config)
         return config
+
+    def _dirty_or_clean(self, config) -> None:
+        """In a dirty serve, MkDocs rebuilds only pages whose staged file is newer than their
+        output; that is right while the navigation and the configuration stay as they were.
+        When either changed, every page shows it: the site is emptied, so all are rebuilt."""
+        layout = caching.digest(repr(self.staged.nav if self.staged else None),
+                                Path(config.config_file_path).read_bytes())
+        if self.dirty and self.layout is not None and layout != self.layout:
+            site_dir = Path(config.site_dir)
+            for entry in site_dir.iterdir() if site_dir.is_dir() else ():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        self.layout = layout
 
     def on_files(self, files: Files, config) -> Files:
         assert self.staged is not None
@@ -121,6 +154,11 @@ class BokPlugin(BasePlugin[BokConfig]):
             self.search = publish.SearchIndex()
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
+        # Every chapter page's content is final: Pagefind indexes them on another core while
+        # MkDocs lays them out (a dirty rebuild lays out only some, the index needs all).
+        for page in self.staged.pages.values():
+            if page.chapter is not None and page.html is not None and page.indexed:
+                self.search.add_page("/" + page.url, page.html, self.language)
         return files
 
     def _staged(self, page) -> stage.StagedPage | None:
@@ -145,10 +183,17 @@ class BokPlugin(BasePlugin[BokConfig]):
         if staged is None or staged.html is None:
             return html
         page.toc = _toc(staged.headings)
-        if staged.chapter is not None and staged.indexed and self.search is not None:
-            # final: the theme only wraps it; Pagefind indexes it now
-            self.search.add_page("/" + page.url, staged.html, self.language)
         return staged.html
+
+    def on_serve(self, server, config, builder):
+        """Watch what bok stages from (content/, reviews/), not the staged folder: bok
+        writes that folder itself, and a rebuild for each of its writes would never settle."""
+        assert self.root is not None
+        server.unwatch(config.docs_dir)
+        for folder in ("content", "reviews"):
+            if (self.root / folder).is_dir():
+                server.watch(str(self.root / folder))
+        return server
 
     def on_env(self, env, config, files):
         """Every page's content is ready: Pagefind writes the index while MkDocs renders."""
@@ -158,6 +203,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def on_post_build(self, config):
         if self.search is None:
+            return
+        if self.dirty:
+            # a preview: its pages are served now, the search index follows a few seconds
+            # later; the next rebuild (or the end of the preview) stops it if it is not done
+            threading.Thread(target=_finish_quietly, args=(self.search,), daemon=True,
+                             name="bok-search-preview").start()
             return
         search, self.search = self.search, None
         try:
@@ -175,6 +226,13 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.search is not None:
             self.search.close()
             self.search = None
+
+
+def _finish_quietly(search: publish.SearchIndex) -> None:
+    try:
+        search.finish()
+    except BokError as exc:  # stopped by a newer rebuild, or failed: the preview goes on
+        log.info(f"the preview's search index was not written: {exc.message}")
 
 
 def _toc(headings: list[render.Heading]) -> TableOfContents:

@@ -394,25 +394,41 @@ class SearchIndex:
 def serve(root: Path, drafts: bool, address: str) -> None:
     """Preview with live reload, rebuilding on any change to content/, reviews/ or mkdocs.yml.
 
-    Every rebuild is indexed for search too, so the search page works in the preview.
+    Every rebuild is indexed for search too, so the search page works in the preview. A
+    rebuild renders only changed pages (:mod:`bok.cache`) and lays out only the pages whose
+    staged file changed, unless the navigation or mkdocs.yml changed.
     """
     from mkdocs.commands import serve as mkdocs_serve
-    _load_config(root, **_docs_dir(root, drafts))
+    docs_dir: dict = _docs_dir(root, drafts)
+    _load_config(root, **docs_dir)
     _check_address(address)  # before the first build, which takes minutes in a big book
     console = logging.StreamHandler()
     console.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
     logger = logging.getLogger("mkdocs")
     logger.addHandler(console)
     logger.setLevel(logging.INFO)  # "Serving on http://...", rebuilds, warnings
+    quiet = _NotDirtyWarning()
+    logging.getLogger("mkdocs.commands.build").addFilter(quiet)
     try:
         with _environment(drafts, True), _mkdocs_errors():
-            mkdocs_serve.serve(str(root / "mkdocs.yml"), livereload=True,
-                               watch=[str(root / "reviews")], dev_addr=address)
+            # dirty: a rebuild lays out only the pages whose staged file changed (the plugin
+            # makes it a full one when the navigation or mkdocs.yml changed)
+            mkdocs_serve.serve(str(root / "mkdocs.yml"), livereload=True, build_type="dirty",
+                               dev_addr=address, **docs_dir)
     except OSError as exc:
         raise BokError(f"cannot serve on {address}: {exc.strerror or exc}; "
                        "pass another address with -a IP:PORT") from None
     finally:
         logger.removeHandler(console)
+        logging.getLogger("mkdocs.commands.build").removeFilter(quiet)
+
+
+class _NotDirtyWarning(logging.Filter):
+    """MkDocs warns that a dirty build may leave navigation stale; bok's is not (see
+    :meth:`bok.plugin.BokPlugin.on_config`), so the warning would only mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "'dirty' build" not in record.getMessage()
 
 
 def _check_address(address: str) -> None:

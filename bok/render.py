@@ -208,6 +208,9 @@ class Renderer:
         if "toc" not in names and "markdown.extensions.toc" not in names:
             names.append("toc")
         self._state: _State | None = None
+        #: what the output depends on besides the page (see :mod:`bok.cache`)
+        self.settings = {"extensions": [e if isinstance(e, str) else repr(e) for e in names],
+                         "configs": configs}
         self._md = markdown.Markdown(extensions=[*names, _LinkExtension(self)],
                                      extension_configs=configs)
 

@@ -165,11 +165,12 @@ def newest_endorsed(root: Path, chapter: Chapter, checked: list[Verification],
                 None)
 
 
-def earlier_endorsed(root: Path, hist: history.History | None = None) -> Callable[..., bool]:
+def earlier_endorsed(root: Path, hist: history.History | None = None
+                     ) -> Callable[..., bool]:
     """For ``bok check`` and ``bok status``: is an earlier revision of this chapter endorsed?
 
-    History is read once, and only when some chapter has endorsements of other content (or
-    given, when the caller has read it already).
+    History is read once, and only when some chapter has endorsements of other content (a
+    build that read it already passes it as ``hist``).
     """
     cache: dict[str, history.History] = {} if hist is None else {"history": hist}
 

@@ -12,6 +12,7 @@ passphrases and hardware keys work); verification runs in-process (see :mod:`bok
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,41 +70,45 @@ class Verification:
     key_status: str = ""
 
 
-def verify_record(record: Record, registry: Registry) -> Verification:
+def verify_record(record: Record, registry: Registry,
+                  signer: Callable[[bytes, str], str] | None = None) -> Verification:
     """Does the record's signature verify, over exactly its fields, by a key of its member?
 
     A revoked key (compromised) verifies nothing; a retired key (replaced) only records dated
     before its retirement. Dates are the signer's own claim: the gate (``bok check --base``)
     refuses any new record by a retired key, whatever its date (see bok.gate).
+    ``signer`` finds the fingerprint of the key that made a signature (a cached one in builds,
+    see :mod:`bok.cache`); whether the key is the member's is decided here, every time.
     """
     member = registry.get(record.member)
     if member is None:
         return Verification(record, False, f"'{record.member}' is not a member of the registry",
                             unregistered=True)
     try:
-        key = sshsig.verify(record_payload(record), record.signature)
+        fingerprint = (signer(record_payload(record), record.signature) if signer else
+                       sshsig.verify(record_payload(record), record.signature).fingerprint)
     except sshsig.SignatureError as exc:
         return Verification(record, False, f"the signature is invalid: {exc}")
-    if key.fingerprint not in member.fingerprints:
+    if fingerprint not in member.fingerprints:
         owner = next((m.id for m in registry.members.values()
-                      if key.fingerprint in m.fingerprints), None)
+                      if fingerprint in m.fingerprints), None)
         whose = f"it is registered to '{owner}'" if owner else "no member has it"
-        return Verification(record, False, f"signed with key {key.fingerprint}, which is not "
+        return Verification(record, False, f"signed with key {fingerprint}, which is not "
                                            f"registered to '{record.member}' ({whose})",
-                            key.fingerprint, unregistered=True)
-    state = member.key_state(key.fingerprint)
+                            fingerprint, unregistered=True)
+    state = member.key_state(fingerprint)
     if state is not None and state.revoked is not None:
-        return Verification(record, False, f"signed with key {key.fingerprint}, revoked on "
+        return Verification(record, False, f"signed with key {fingerprint}, revoked on "
                                            f"{state.revoked.isoformat()}: nothing it signed "
-                                           "counts", key.fingerprint, key_status="revoked")
+                                           "counts", fingerprint, key_status="revoked")
     if state is not None and state.retired is not None:
         if record.date >= state.retired:
-            return Verification(record, False, f"signed with key {key.fingerprint}, retired "
+            return Verification(record, False, f"signed with key {fingerprint}, retired "
                                                f"on {state.retired.isoformat()}, and dated "
-                                               f"{record.date.isoformat()}", key.fingerprint,
+                                               f"{record.date.isoformat()}", fingerprint,
                                 key_status="retired")
-        return Verification(record, True, fingerprint=key.fingerprint, key_status="retired")
-    return Verification(record, True, fingerprint=key.fingerprint)
+        return Verification(record, True, fingerprint=fingerprint, key_status="retired")
+    return Verification(record, True, fingerprint=fingerprint)
 
 
 def render_record(chapter: str, member: str, role: str, verdict: str, digest: str,

@@ -76,7 +76,8 @@ def test_a_user_session_with_the_installed_console_script(tmp_path, keys):
 
     made = run(str(BOK_SCRIPT), "init", "book", "--site-name", "Smoke Book", cwd=tmp_path)
     assert "created .github/workflows/review.yml" in made
-    assert (book / ".gitignore").read_text().split() == ["site/", ".bok/stage/", ".bok/preview/"]
+    assert (book / ".gitignore").read_text().split() == ["site/", ".bok/stage/", ".bok/preview/",
+                                                       ".bok/cache/"]
     members = (book / "reviews/members.yml").read_text()
     assert "  alice:" in members and Path(f"{keys['alice']}.pub").read_text().strip() in members
     bob = Path(f"{keys['bob']}.pub").read_text().strip()

@@ -245,7 +245,8 @@ def test_init_adds_to_a_folder_that_holds_files_and_overwrites_none(place):
     assert (folder / "notes.txt").read_text() == "keep me\n"
     assert (folder / "README.md").read_text().startswith("# My notes\n\nMine.\n\n")
     assert "bok check" in (folder / "README.md").read_text()
-    assert (folder / ".gitignore").read_text() == "*.pyc\nsite/\n.bok/stage/\n.bok/preview/\n"
+    assert (folder / ".gitignore").read_text() == ("*.pyc\nsite/\n.bok/stage/\n.bok/preview/\n"
+                                                     ".bok/cache/\n")
     assert "extended README.md" in result.output and "created README.md" not in result.output
     assert "extended .gitignore" in result.output
     assert "created .git (git init, branch main)" in result.output and (folder / ".git").is_dir()
@@ -461,7 +462,9 @@ def test_serve_writes_only_into_a_temporary_folder_it_removes(book, tmp_path):
     env = {**os.environ, "TMPDIR": str(temp), "BOK_TODAY": TODAY}
     proc = subprocess.Popen([str(Path(sys.executable).with_name("bok")), "-C", str(book.root),
                              "serve", "-a", f"127.0.0.1:{port}"], env=env,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a suite run in the background ignores SIGINT; serve must not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in proc.stderr:
             if "Serving on" in line:
@@ -474,7 +477,8 @@ def test_serve_writes_only_into_a_temporary_folder_it_removes(book, tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     assert list(temp.iterdir()) == []
-    # besides its temporary site, serve writes only bok's own staged book (.bok/stage/)
+    # besides its temporary site, serve writes only bok's own staged book (.bok/stage/) and
+    # its cache (.bok/cache/)
     after = {path: entry for path, entry in snapshot(book.root).items()
-             if path != ".bok" and not path.startswith(".bok/stage")}
+             if path != ".bok" and not path.startswith((".bok/stage", ".bok/cache"))}
     assert after == before

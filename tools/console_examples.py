@@ -116,7 +116,6 @@ PENDING: dict[str, int] = {
     "content/publishing/ci-gate.md": 6,
     "content/publishing/integrations.md": 4,
     "content/publishing/output-formats.md": 6,
-    "content/publishing/performance.md": 1,
     "content/publishing/the-site.md": 17,
     "content/reviewing/endorsement-rules.md": 3,
     "content/reviewing/review-workflow.md": 6,

@@ -1,0 +1,284 @@
+"""The build cache (.bok/cache/) and fast previews: a warm build publishes exactly what a cold
+one would, whatever changed; damaged or committed entries are never trusted; ``bok serve``
+shows an edit and settles. Real books, real keys, real MkDocs builds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bok import cache as caching
+from bok import render
+
+from .conftest import TODAY
+from .test_site import ABS, DRUMS, MKDOCS, build, page
+
+ENGINE = "content/engines/oil.md"
+
+
+@pytest.fixture
+def book(repo, monkeypatch):
+    monkeypatch.setenv("BOK_TODAY", TODAY)
+    repo.write("mkdocs.yml", MKDOCS)
+    repo.write(".gitignore", "site/\n.bok/\n")
+    repo.chapter(ABS, title="Bleeding ABS units", body="Open the **bleeder** valve.\n\n"
+                 "## Tools\n\nA [drum](drums.md) wrench.\n")
+    repo.chapter(DRUMS, title="Drum brakes", body="Adjust the shoes.\n")
+    repo.chapter(ENGINE, title="Oil changes", body="Drain it warm.\n")
+    repo.commit("chapters", date="2026-03-01T09:00:00+00:00")
+    repo.endorse_fully(ABS)
+    repo.endorse_fully(DRUMS)
+    repo.endorse_fully(ENGINE, reviewers=("carol", "dave"))
+    repo.commit("endorsements")
+    return repo
+
+
+def pages(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.html")}
+
+
+def cold_pages(book) -> dict[str, bytes]:
+    """The site as a build without any cache makes it."""
+    shutil.rmtree(book.root / caching.CACHE, ignore_errors=True)
+    cold = book.root / "site-cold"
+    from bok.publish import build_site
+    build_site(book.root, cold)
+    return pages(cold)
+
+
+def entries(book, kind: str) -> list[Path]:
+    return sorted((book.root / caching.CACHE / kind).glob("*/*"))
+
+
+def test_a_warm_build_publishes_what_a_cold_one_would_after_each_change(book, keys):
+    build(book)
+    assert entries(book, "render") and entries(book, "signature")
+
+    def a_chapter_edited():
+        book.chapter(DRUMS, title="Drum brakes", body="Adjust the shoes. Then torque.\n")
+
+    def a_record_removed():
+        (book.root / "reviews/brakes/abs/carol.md").unlink()
+
+    def a_registry_key_replaced():
+        # bob's registered key is now mallory's: his records no longer count
+        text = book.read("reviews/members.yml")
+        bob = Path(f"{keys['bob']}.pub").read_text().strip()
+        book.write("reviews/members.yml",
+                   text.replace(bob, Path(f"{keys['mallory']}.pub").read_text().strip()))
+
+    def the_policy_tightened():
+        book.write("reviews/policy.yml", "endorsements: 3\n")
+
+    def the_extensions_changed():
+        book.write("mkdocs.yml", MKDOCS + "markdown_extensions:\n  - toc:\n"
+                                          "      permalink: \"#\"\n")
+
+    expectations = [
+        (a_chapter_edited, lambda site: "A newer revision awaits review"
+         in page(site, "brakes/drums") and "Then torque" not in page(site, "brakes/drums")),
+        (a_record_removed, lambda site: not (site / "brakes/abs").exists()),
+        (a_registry_key_replaced, lambda site: not (site / "brakes/drums").exists()),
+        (the_policy_tightened, lambda site: not (site / "engines/oil").exists()),
+        (the_extensions_changed, lambda site: 'class="headerlink" href="#members" '
+                                              'title="Permanent link">#</a>'
+                                              in page(site, "members")),
+    ]
+    for change, shows in expectations:
+        change()
+        warm = build(book)
+        assert shows(warm), change.__name__
+        assert pages(warm) == cold_pages(book), change.__name__
+        build(book)  # leave a warm cache for the next change
+
+
+def test_a_warm_build_renders_and_verifies_only_what_changed(book, monkeypatch):
+    rendered: list[str] = []
+    verified: list[bytes] = []
+    real_render, real_verify = render.Renderer.render, caching.verify_signature
+
+    def counting_render(self, text, src="", url="", page_url=None):
+        rendered.append(src)
+        return real_render(self, text, src, url, page_url)
+
+    def counting_verify(message, armored):
+        verified.append(message)
+        return real_verify(message, armored)
+
+    monkeypatch.setattr(render.Renderer, "render", counting_render)
+    monkeypatch.setattr(caching, "verify_signature", counting_verify)
+    build(book)
+    assert "brakes/abs.md" in rendered and len(verified) == 9
+    rendered.clear()
+    verified.clear()
+    build(book)
+    assert rendered == [] and verified == []
+    book.chapter(ENGINE, title="Oil changes", body="Drain it warm, then refill.\n")
+    book.commit("oil: refill")
+    site = build(book)
+    # the edited chapter is no longer endorsed: its page shows the endorsed revision (whose
+    # body was rendered before); the domain and home pages list it with its new state
+    assert "A newer revision awaits review" in page(site, "engines/oil")
+    assert "brakes/abs.md" not in rendered and verified == []
+    assert set(rendered) <= {"engines/index.md", "index.md", "members/carol.md",
+                             "members/dave.md", "members/alice.md"}
+
+
+def test_a_damaged_entry_is_rebuilt_never_trusted(book):
+    site = build(book)
+    before = pages(site)
+    for entry in entries(book, "render"):
+        text = entry.read_bytes()
+        entry.write_bytes(text.replace(b"bleeder", b"<script>alert(1)</script>", 1)
+                          if b"bleeder" in text else text[: len(text) // 2])
+    for entry in entries(book, "signature"):
+        entry.write_bytes(b'{"fingerprint":"SHA256:forged"}\nnot a digest\n')
+    site = build(book)
+    assert pages(site) == before
+    assert "<script>alert(1)" not in page(site, "brakes/abs")
+    # every entry was written again, whole
+    cache = caching.Cache(book.root / caching.CACHE)
+    assert all(cache.get("render", e.name) is not None for e in entries(book, "render"))
+    assert all(cache.get("signature", e.name) is not None for e in entries(book, "signature"))
+
+
+def forge_render_entries(book, old: bytes, new: bytes) -> int:
+    """Rewrite the rendered pages holding ``old`` into valid-looking entries holding ``new``."""
+    cache = caching.Cache(book.root / caching.CACHE)
+    forged = 0
+    for entry in entries(book, "render"):
+        value = cache.get("render", entry.name)
+        if value and old.decode() in value["html"]:
+            value["html"] = value["html"].replace(old.decode(), new.decode())
+            cache.put("render", entry.name, value)
+            forged += 1
+    return forged
+
+
+def test_a_cache_committed_to_the_repository_is_never_read(book):
+    build(book)
+    assert forge_render_entries(book, b"bleeder", b"FORGED") == 1
+    # a local cache is the book's own: a valid entry is used (this is what a commit must not do)
+    assert "FORGED" in page(build(book), "brakes/abs")
+    book.git("add", "-f", ".bok/cache")
+    book.commit("a pull request ships a cache")
+    site = build(book)
+    assert "FORGED" not in page(site, "brakes/abs") and "bleeder" in page(site, "brakes/abs")
+
+
+def test_a_cache_folder_that_is_a_link_is_not_used(book, tmp_path):
+    build(book)
+    outside = tmp_path / "elsewhere"
+    shutil.move(book.root / caching.CACHE, outside)
+    (book.root / caching.CACHE).symlink_to(outside)
+    assert forge_render_entries(book, b"bleeder", b"FORGED") == 1
+    site = build(book)
+    assert "FORGED" not in page(site, "brakes/abs")
+
+
+def test_the_cache_can_be_switched_off(book):
+    book.write("mkdocs.yml", MKDOCS.replace("  - bok\n", "  - bok:\n      cache: false\n"))
+    build(book)
+    assert not (book.root / caching.CACHE).exists()
+
+
+# -- bok serve --------------------------------------------------------------------------------
+
+
+def _interruptible() -> None:
+    """In the server: SIGINT stops it, even when the suite runs where SIGINT is ignored (a
+    background job), which a child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Served:
+    """``bok serve`` in a subprocess, its log collected as it comes."""
+
+    def __init__(self, root: Path, *args: str):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {**os.environ, "BOK_TODAY": TODAY}
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("bok")), "-C", str(root), "serve", *args,
+             "-a", f"127.0.0.1:{self.port}"], env=env, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_interruptible)
+        self.log: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def builds(self) -> int:
+        return sum("Documentation built" in line for line in self.log)
+
+    def get(self, path: str) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/{path}", timeout=30) as r:
+                return r.read().decode()
+        except OSError:
+            return ""
+
+    def wait_for(self, path: str, text: str, bound: float = 120) -> str:
+        """The page once it holds ``text`` (a bound against hanging, not a speed target)."""
+        end = time.monotonic() + bound
+        while time.monotonic() < end:
+            found = self.get(path)
+            if text in found:
+                return found
+            assert self.proc.poll() is None, "".join(self.log)
+            time.sleep(0.1)
+        raise AssertionError(f"{path} never showed {text!r}:\n{''.join(self.log[-30:])}")
+
+    def settled(self, quiet: float = 3.0) -> int:
+        """Wait until no rebuild started for ``quiet`` seconds; the number of builds then."""
+        count, since = self.builds(), time.monotonic()
+        while time.monotonic() - since < quiet:
+            time.sleep(0.1)
+            building = any("Building documentation" in line for line in self.log[-3:])
+            if self.builds() != count or building:
+                count, since = self.builds(), time.monotonic()
+        return count
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("bok serve did not stop:\n"
+                                 + "".join(self.log[-200:])) from None
+
+
+def test_serve_shows_an_edit_rebuilds_the_navigation_when_a_title_changes_and_settles(book):
+    served = Served(book.root, "--drafts")
+    try:
+        served.wait_for("brakes/abs/", "bleeder")
+        first = served.settled()
+        book.chapter(ABS, title="Bleeding ABS units", body="Open the **bleeder** valve. "
+                                                           "Wear gloves.\n")
+        served.wait_for("brakes/abs/", "Wear gloves")
+        # one rebuild per edit: bok's own writes to the staged folder trigger none
+        assert served.settled() == first + 1
+        # a new title is in every page's navigation: the dirty rebuild lays out all pages
+        book.chapter(ABS, title="Bleeding anti-lock units", body="Open the valve.\n")
+        drums = served.wait_for("brakes/drums/", "Bleeding anti-lock units")
+        assert "Bleeding ABS units" not in drums
+        # the edit is not endorsed; without --drafts it would not be shown
+        assert "Draft, not endorsed" in served.get("brakes/abs/") or \
+            "awaits review" in served.get("brakes/abs/")
+    finally:
+        served.stop()
