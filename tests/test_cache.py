@@ -127,11 +127,13 @@ def test_a_warm_build_renders_and_verifies_only_what_changed(book, monkeypatch):
     book.commit("oil: refill")
     site = build(book)
     # the edited chapter is no longer endorsed: its page shows the endorsed revision (whose
-    # body was rendered before); the domain and home pages list it with its new state
+    # body was rendered before); the domain and home pages list it with its new state, the
+    # health pages count it as waiting, the members index sorts by the new activity
     assert "A newer revision awaits review" in page(site, "engines/oil")
     assert "brakes/abs.md" not in rendered and verified == []
     assert set(rendered) <= {"engines/index.md", "index.md", "members/carol.md",
-                             "members/dave.md", "members/alice.md"}
+                             "members/dave.md", "members/alice.md", "members/index.md",
+                             "book-health/index.md", "book-health/engines.md"}
 
 
 def test_a_damaged_entry_is_rebuilt_never_trusted(book):
