@@ -25,6 +25,7 @@ from .model import (
     Member,
     Registry,
     chapter_domain,
+    chapter_path_problem,
     content_digest,
     record_path,
 )
@@ -240,8 +241,9 @@ def new_chapter(root: Path, path: str, title: str, authors: list[str], chapter_t
     """Write a new chapter with its front matter and the template of its type."""
     path = normalise_chapter_path(path)
     domain = chapter_domain(path)
-    if domain is None or path.endswith("/index.md"):
-        raise BokError(f"{path}: a chapter lives at content/<domain>/<slug>.md")
+    problem = chapter_path_problem(path)
+    if domain is None or problem is not None:
+        raise BokError(f"{path}: {problem or 'a chapter lives at content/<domain>/<slug>.md'}")
     if domain not in book.domains:
         raise BokError(f"{path}: domain '{domain}' does not exist; create "
                        f"content/{domain}/index.md with a title and description first")
@@ -483,6 +485,9 @@ def _planned_moves(root: Path, old: str, new: str) -> list[tuple[str, str]]:
     if chapter_domain(old) != chapter_domain(new) or chapter_domain(new) is None:
         raise BokError("a chapter moves within its domain only; one moved to another domain "
                        "needs new endorsements from that domain's experts")
+    problem = chapter_path_problem(new)
+    if problem is not None:
+        raise BokError(f"{new}: {problem}")
     if not bookpath.writable(root, old).is_file():
         raise BokError(f"{old} does not exist")
     if bookpath.taken(bookpath.writable(root, new)):

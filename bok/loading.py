@@ -32,6 +32,7 @@ from .model import (
     Record,
     Registry,
     chapter_domain,
+    chapter_path_problem,
     content_digest,
     is_governed,
     record_path,
@@ -464,6 +465,12 @@ def _load_chapters(tree: Tree, entries: list[Entry], book: Book) -> None:
                                              fix="Move it to content/<domain>/."))
             continue
         if len(parts) == 3 and parts[2] == "index.md":
+            continue  # the domain's page
+        problem = chapter_path_problem(path)
+        if problem is not None:
+            book.findings.append(Finding(path, "folder-page", problem,
+                                         fix="Rename it (bok mv), e.g. to the folder's subject."))
+            book.invalid_chapters.add(path)
             continue
         domain = parts[1]
         if domain not in book.domains:

@@ -243,6 +243,24 @@ def reviewed_path(record_file: str) -> str | None:
     return f"{CONTENT}/{rest}.md"
 
 
+#: File names that are a folder's page, not a chapter: ``index.md`` is a domain's page, and
+#: engines publish a ``README.md`` at its folder's address too.
+FOLDER_PAGES = ("index.md", "README.md")
+
+
+def chapter_path_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a chapter, or None: a chapter is ``content/<domain>/<slug>.md``
+    (the slug may hold folders), never a folder's page. The one rule, for the loader,
+    ``bok new`` and ``bok mv``."""
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] != CONTENT or not path.endswith(".md"):
+        return "a chapter lives at content/<domain>/<slug>.md"
+    if parts[-1] in FOLDER_PAGES:
+        return (f"'{parts[-1]}' is a folder's page, not a chapter (a domain's page is "
+                "content/<domain>/index.md); name the chapter after its subject")
+    return None
+
+
 def chapter_domain(path: str) -> str | None:
     """The domain of a chapter path, or None if the path is not under a domain folder."""
     parts = path.split("/")

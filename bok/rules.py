@@ -45,6 +45,7 @@ RULES: dict[str, str] = {
     "url-clash": "two Markdown files published at the same address",
     "file-name-encoding": "a file name that is not UTF-8",
     "page-outside-domain": "a chapter outside a domain folder",
+    "folder-page": "an index.md or README.md inside a domain's folders, which is no chapter",
     "reserved-domain": "a domain folder with a name the site uses itself",
     "missing-domain-page": "a domain folder without index.md",
     "stray-file": "a file in reviews/ that is not a review record",

@@ -199,3 +199,19 @@ def test_invalid_value_says_what_to_set(repo):
     found = findings(repo.check_json(), "invalid-tags", GOOD)[0]
     assert found["message"] == "'tags': expected a list, received 'hydraulics'"
     assert found["fix"] == "'tags' is a list of tags."
+
+
+@pytest.mark.parametrize("path", ["content/brakes/abs/index.md", "content/brakes/README.md",
+                                  "content/brakes/abs/README.md"])
+def test_a_folder_page_is_no_chapter_for_the_loader_new_and_mv(repo, path):
+    """One rule for what a chapter's path may be: bok check, bok new and bok mv agree."""
+    repo.chapter(path, title="Nested index")
+    data = repo.check_json()
+    assert "folder-page" in [f["rule"] for f in data["findings"] if f["path"] == path]
+    assert path not in [c["path"] for c in data["chapters"] if c["state"] != "invalid"]
+    (repo.root / path).unlink()
+    result = repo.bok("new", path.removeprefix("content/"), "--title", "T", "--author", "alice")
+    assert result.exit_code == 1 and "a folder's page, not a chapter" in result.output
+    repo.chapter("content/brakes/abs.md", title="ABS")
+    result = repo.bok("mv", "content/brakes/abs.md", path)
+    assert result.exit_code == 1 and "a folder's page, not a chapter" in result.output
