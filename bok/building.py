@@ -17,8 +17,8 @@ from typing import Any
 from . import cache as caching
 from . import clock, history, render, site, stage
 from .errors import BokError
-from .gate import evaluate_book
 from .loading import load_book, rules_problems
+from .policy import evaluate_book
 from .revisions import earlier_endorsed
 from .trees import WorkTree
 

@@ -146,8 +146,8 @@ def status(ctx: Context, fmt: str) -> None:
 def _book_health(root: Path):
     """The book, its statuses and its health, from one read of the Git history."""
     from . import history
-    from .gate import evaluate_book
     from .loading import load_book, rules_problems
+    from .policy import evaluate_book
     from .revisions import book_health, earlier_endorsed
     from .trees import WorkTree
     if not (root / "content").is_dir() and not (root / "reviews").is_dir():

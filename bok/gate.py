@@ -15,7 +15,6 @@ a local change can break by :mod:`bok.paths`, on the tree's listing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,20 +39,16 @@ from .model import (
     REVIEWS,
     SITE_CONFIG,
     Book,
-    Chapter,
-    Policy,
     Record,
     Registry,
     content_digest,
     is_governed,
     record_path,
 )
-from .policy import Status
-from .signing import Verification, record_payload, verify_record
+from .policy import EarlierRevision, Status, evaluate_book
+from .signing import Verification, record_payload
 from .siteconfig import SiteConfig, load_site_config
 from .trees import GitTree, WorkTree
-
-EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
 
 
 @dataclass
@@ -75,31 +70,6 @@ class Result:
         """The same result with every warning raised to an error."""
         self.findings = [f.as_error() for f in self.findings]
         return self
-
-
-def evaluate_book(book: Book, today: dt.date, registry: Registry | None = None,
-                  earlier: EarlierRevision | None = None,
-                  signer: Callable[[bytes, str], str] | None = None
-                  ) -> tuple[dict[str, Status], dict[str, Verification]]:
-    """Verify every record and compute every chapter's state (``signer``: see
-    :func:`bok.signing.verify_record`)."""
-    registry = registry or book.registry
-    verifications = {r.path: verify_record(r, registry, signer) for r in book.records}
-    statuses: dict[str, Status] = {}
-    for path, chapter in sorted(book.chapters.items()):
-        checked = [verifications[r.path] for r in book.records_for(path)]
-        if chapter.draft:
-            statuses[path] = Status(path, policy.DRAFT)
-            continue
-        rules = book.policy.rules_for(chapter.domain, chapter.type)
-        status = policy.evaluate(chapter, checked, registry, rules, today)
-        if status.state == policy.AWAITING and earlier is not None and earlier(
-                chapter, checked, registry, book.policy, today):
-            status.state = policy.PENDING
-        statuses[path] = status
-    for path in sorted(book.invalid_chapters):
-        statuses[path] = Status(path, policy.INVALID)
-    return statuses, verifications
 
 
 def check(root: Path, base: str | None = None, today: dt.date | None = None,

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import Finding
-from .model import Chapter, Record, Registry, Rules
-from .signing import Verification
+from .model import Book, Chapter, Policy, Record, Registry, Rules
+from .signing import Verification, verify_record
 
 #: A record may be dated this much after the day it is checked (the signer's clock and time
 #: zone may be ahead of the checker's); a later date is not believed.
@@ -238,3 +238,33 @@ def lost_endorsements(chapter: Chapter, checked: list[Verification], registry: R
         return None
     return LostEndorsements(chapter.path, tuple(sorted(lost.items())), tuple(status.missing),
                             tuple(status.may_endorse))
+
+
+EarlierRevision = Callable[[Chapter, list[Verification], Registry, Policy, dt.date], bool]
+
+
+def evaluate_book(book: Book, today: dt.date, registry: Registry | None = None,
+                  earlier: EarlierRevision | None = None,
+                  signer: Callable[[bytes, str], str] | None = None
+                  ) -> tuple[dict[str, Status], dict[str, Verification]]:
+    """Verify every record and compute every chapter's state: the rules applied to a whole
+    book, for the gate, the site and ``bok health`` alike (``signer``: see
+    :func:`bok.signing.verify_record`; ``earlier``: whether an earlier revision of a chapter
+    that awaits endorsement was endorsed, which makes it pending)."""
+    registry = registry or book.registry
+    verifications = {r.path: verify_record(r, registry, signer) for r in book.records}
+    statuses: dict[str, Status] = {}
+    for path, chapter in sorted(book.chapters.items()):
+        checked = [verifications[r.path] for r in book.records_for(path)]
+        if chapter.draft:
+            statuses[path] = Status(path, DRAFT)
+            continue
+        rules = book.policy.rules_for(chapter.domain, chapter.type)
+        status = evaluate(chapter, checked, registry, rules, today)
+        if status.state == AWAITING and earlier is not None and earlier(
+                chapter, checked, registry, book.policy, today):
+            status.state = PENDING
+        statuses[path] = status
+    for path in sorted(book.invalid_chapters):
+        statuses[path] = Status(path, INVALID)
+    return statuses, verifications

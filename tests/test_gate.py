@@ -451,11 +451,15 @@ def test_threshold_that_cannot_be_reached_is_explained(repo):
     assert "only 1 expert(s) of 'brakes' did not write it, and the policy needs 3" in message
 
 
-def test_chapter_named_index_in_a_subfolder_can_be_endorsed(repo):
+def test_a_folder_page_in_a_pull_request_fails_the_gate(repo):
+    """content/brakes/abs/index.md is no chapter (bok new refuses it too): a pull request
+    adding one fails, instead of publishing a page the review rules never judged."""
+    repo.git("checkout", "-q", "-b", "change")
     path = "content/brakes/abs/index.md"
     repo.chapter(path, title="ABS overview")
-    repo.endorse_fully(path)
-    assert state_of(repo.check_json(), path) == "endorsed"
+    repo.commit("a folder page")
+    data = repo.check_json("--base", "main")
+    assert not data["ok"] and findings(data, "folder-page", path)
 
 
 def test_expired_chapter_names_its_previous_endorsers(repo):
