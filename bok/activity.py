@@ -82,17 +82,14 @@ class NewsItem:
 def events(root: Path, book: Book, verifications: dict[str, Verification],
            hist: history.History | None) -> list[Event]:
     """Every event of the book's chapters, oldest first (see the module's docstring)."""
-    by_email: dict[str, str] = {}
-    for member in book.registry.members.values():
-        if member.email:
-            by_email.setdefault(member.email.lower(), member.id)
     found: list[Event] = []
     for path in sorted(book.chapters):
         revisions = list(reversed(hist.of(path))) if hist is not None else []
         for index, revision in enumerate(r for r in revisions if r.status != "D"):
+            # A revision is credited to nobody: Git's author name and email are not signed,
+            # so a commit made as "bob@example.com" must not count as Bob's work.
             found.append(Event(WRITTEN if index == 0 else REVISED, path, revision.date.date(),
-                               by_email.get(revision.author_email.lower()),
-                               commit=revision.commit, when=revision.date))
+                               None, commit=revision.commit, when=revision.date))
     found += _record_events(root, book, verifications, hist)
     found.sort(key=_order)
     return found

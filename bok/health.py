@@ -304,20 +304,19 @@ def _review_events(book: Book, verifications: Mapping[str, Verification],
 
 
 def _writing_events(book: Book, hist: History, today: dt.date) -> list[Event]:
-    """Each chapter's first commit (its writing), and the edits of this quarter (whose authors
-    are contributors too), by whoever made them."""
-    by_email = {m.email.lower(): m.id for m in book.registry.members.values() if m.email}
-    quarter = _quarter_start(today)
+    """Each chapter's first commit (its writing), credited to the authors its front matter
+    names (registry ids). Git's author names and emails are not signed by anyone, so they
+    credit nobody: a commit made as "bob@example.com" is not Bob's. Drafts are not counted."""
     events = []
     for path, chapter in book.chapters.items():
         revisions = hist.of(path)
-        for i, revision in enumerate(revisions):
-            day = revision.date.date()
-            last = i == len(revisions) - 1
-            if not last and day < quarter:
-                continue
-            who = by_email.get(revision.author_email.lower(), revision.author_name)
-            events.append(Event("written" if last else "edited", day, chapter.domain, path, who))
+        if chapter.draft or not revisions:
+            continue
+        day = revisions[-1].date.date()
+        if day > today:  # a commit date is the committer's word: never in the future
+            continue
+        for author in dict.fromkeys(chapter.authors):
+            events.append(Event("written", day, chapter.domain, path, author))
     return events
 
 

@@ -110,7 +110,9 @@ def test_health_reports_states_lapses_queue_load_people_and_activity(tended):
     assert months["2026-03"] == {"month": "2026-03", "written": 1, "endorsed": 1,
                                  "revalidated": 0}
     assert months["2025-12"]["endorsed"] == 1 and "2025-11" not in months
-    assert data["quarter"] == "2026-Q4" and data["contributors"] == ["alice", "bob"]
+    # dave wrote the oil chapter this quarter (its front matter says so; who committed it is
+    # Git's unsigned word), bob re-validated the lever
+    assert data["quarter"] == "2026-Q4" and data["contributors"] == ["bob", "dave"]
     assert data["history"] is True and data["version"] == 1
 
 

@@ -287,7 +287,9 @@ def test_member_pages_show_contributions_over_time(recognised):
     alice = _article(site, "members/alice")
     assert "ABS bleeding</a> · 2026-01-10" in _section(alice, "Chapters written")
     assert "Secret drums" not in alice  # never endorsed: not part of anyone's record
-    assert "<strong>Last active</strong> 2026-05-01" in alice  # she revised ABS that day
+    # she wrote ABS (its front matter says so) on 01-10; her commit of 05-01 credits nobody:
+    # Git's author name and email are nobody's signature
+    assert "<strong>Last active</strong> 2026-01-10" in alice
     erin = _article(site, "members/erin")
     assert "Last active" not in erin and "0 chapters written" in erin
 
@@ -295,10 +297,10 @@ def test_member_pages_show_contributions_over_time(recognised):
 def test_members_index_sorts_by_recent_activity_with_domains(recognised):
     repo, site = recognised
     index = _article(site, "members")
-    order = ["Bob Okafor", "Carol Lin", "Alice Martin", "Dave Ruiz", "Erin Walsh"]
+    order = ["Bob Okafor", "Carol Lin", "Dave Ruiz", "Alice Martin", "Erin Walsh"]
     positions = {name: index.index(name) for name in order}
-    # bob re-validated on 2026-11-20, carol endorsed on 05-02, alice revised on 05-01, dave
-    # revised on 02-10; erin never contributed
+    # bob re-validated on 2026-11-20, carol endorsed on 05-02, dave wrote oil changes after
+    # alice wrote ABS on 01-10 (commits credit nobody); erin never contributed
     assert sorted(order, key=positions.get) == order
     assert "Carol Lin</a> · expert in Brakes, Engines · last active 2026-05-02" in index
     assert "Erin Walsh</a></li>" in index
