@@ -88,6 +88,44 @@ EXPERTS = r"""for who in bob carol; do
   printf '    expert_in: [brakes]\n' >> reviews/members.yml
 done"""
 
+# The handbook's story: Mara, a steward and brakes expert, and Joe, Kim and Lena, experts of a
+# scratch "Workshop Book". Their keys are fixed (tools/console_keys/, throwaway keys made for
+# this), so the records, digests and signatures the handbook prints are reproducible.
+KEYS = ROOT / "tools" / "console_keys"
+MARA_KEY = (f"cp {KEYS}/mara ~/.ssh/id_ed25519 && cp {KEYS}/mara.pub ~/.ssh/id_ed25519.pub && "
+            "chmod 600 ~/.ssh/id_ed25519")
+MARA = (f"{MARA_KEY} && git config --global user.name 'Mara Example' && "
+        "git config --global user.email mara@example.invalid && "
+        "bok init workshop --site-name 'Workshop Book' && cd workshop && "
+        "git config user.signingkey ~/.ssh/id_ed25519")
+#: after the handbook's own ``ssh-keygen``: Mara's fixed key replaces the one it made
+MARA_SWAP = (f"{MARA_KEY} && sed -i \"s|^      - ssh-ed25519 .* mara@laptop$|      - "
+             "$(cat ~/.ssh/id_ed25519.pub)|\" reviews/members.yml")
+#: Joe and Kim join, Mara becomes an expert of the new domain ``brakes``, the site gets its
+#: address (for the feed) and CODEOWNERS follows; committed on main
+BRAKES = rf"""mkdir -p ~/keys && cp {KEYS}/joe* {KEYS}/kim* {KEYS}/lena* ~/keys/ && chmod 600 ~/keys/joe ~/keys/kim ~/keys/lena
+sed -i 's/expert_in: \[handbook\]/expert_in: [handbook, brakes]/; s/^    email: mara@example.invalid$/&\n    github: mara-example/' reviews/members.yml
+for who in joe kim; do
+  printf '  %s:\n    name: %s Example\n    email: %s@example.invalid\n    github: %s-example\n    keys:\n      - %s\n    expert_in: [brakes]\n' \
+    $who "${{who^}}" $who $who "$(cat ~/keys/$who.pub)" >> reviews/members.yml
+done
+mkdir -p content/brakes
+printf -- '---\ntitle: Brakes\ndescription: Servicing hydraulic brakes and ABS units.\n---\n' > content/brakes/index.md
+sed -i '1a site_url: https://books.example.invalid/workshop/' mkdocs.yml && bok codeowners
+git add -A && git commit -qm 'The brakes domain; Joe and Kim'"""
+CASE_TEMPLATE = (r"mkdir -p .bok/templates && printf '\n## Vehicle\n\nMake, model, year and "
+                 r"mileage.\n\n## Symptom\n\n...\n\n## Diagnosis\n\n...\n\n## Repair\n\n...\n' "
+                 "> .bok/templates/case.md")
+DRAFT = r"sed -i '0,/^type: case$/s//type: case\ndraft: true/' content/brakes/squeal-2026.md"
+BLEEDING_STEPS = (r"sed -i 's/^1\. \.\.\.$/1. Top up the reservoir.\n2. Open the bleed screw; "
+                  r"pump until no bubbles remain./' content/brakes/bleeding.md")
+KIM_STEP = (r"sed -i 's/^2\. Open the bleed screw.*$/&\n3. Pressure-test the line before the "
+            r"wheel goes back on./' content/brakes/bleeding.md")
+ENDORSE = ("bok endorse content/brakes/bleeding.md --as joe --key ~/keys/joe -m 'Matches the "
+           "workshop manual, section 4.' && bok endorse content/brakes/bleeding.md --as kim "
+           "--key ~/keys/kim -m 'Pressure test added; good.'")
+COMMIT = "git add -A && git commit -qm 'A step of the story'"
+
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
     "readme": [
@@ -101,8 +139,24 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         ("README.md", 4),  # the gate fails
         ("README.md", 5),  # Bob and Carol endorse
     ],
-    "handbook-first-steps": [
+    "handbook-writing": [
         ("content/authoring/writing-a-chapter.md", 0),  # key, identity, bok init
+        MARA_SWAP, BRAKES,
+        ("content/authoring/writing-a-chapter.md", 1),  # bok new
+        ("content/authoring/writing-a-chapter.md", 2),  # co-authors
+        ("content/authoring/writing-a-chapter.md", 3),  # what bok new refuses
+        CASE_TEMPLATE,
+        ("content/authoring/writing-a-chapter.md", 4),  # the book's own template
+        BLEEDING_STEPS,
+        ("content/authoring/writing-a-chapter.md", 5),  # check and status
+        DRAFT,
+        ("content/authoring/writing-a-chapter.md", 6),  # a draft cannot be signed
+        ("content/authoring/writing-a-chapter.md", 7),  # bok sign
+        ("content/authoring/writing-a-chapter.md", 8),  # who may sign, who may endorse
+        KIM_STEP,
+        ("content/authoring/writing-a-chapter.md", 9),  # sign again
+        ENDORSE, COMMIT,
+        ("content/authoring/writing-a-chapter.md", 10),  # bok mv
     ],
 }
 
@@ -111,8 +165,7 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
 PENDING: dict[str, int] = {
     "content/authoring/format.md": 3,
     "content/authoring/troubleshooting.md": 2,
-    "content/authoring/writing-a-chapter.md": 10,
-    "content/index.md": 1,
+        "content/index.md": 1,
     "content/publishing/ci-gate.md": 6,
     "content/publishing/integrations.md": 4,
     "content/publishing/output-formats.md": 6,
