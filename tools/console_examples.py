@@ -48,7 +48,9 @@ class Block:
         found: list[tuple[str, list[str]]] = []
         for line in self.text.splitlines():
             line = line.removeprefix(self.indent)
-            if line.startswith("$ "):
+            if found and not found[-1][1] and found[-1][0].endswith("\\"):
+                found[-1] = (f"{found[-1][0]}\n{line}", [])  # a command goes on
+            elif line.startswith("$ "):
                 found.append((line[2:], []))
             elif found:
                 found[-1][1].append(line)
@@ -126,6 +128,10 @@ ENDORSE = ("bok endorse content/brakes/bleeding.md --as joe --key ~/keys/joe -m 
            "--key ~/keys/kim -m 'Pressure test added; good.'")
 COMMIT = "git add -A && git commit -qm 'A step of the story'"
 
+#: the book as the reviewing chapters find it: Mara wrote and signed the bleeding chapter
+BLEEDING = [MARA, BRAKES, "bok new brakes/bleeding --title 'Bleeding hydraulic brakes'",
+            BLEEDING_STEPS, "bok sign content/brakes/bleeding.md", COMMIT]
+
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
     "readme": [
@@ -158,6 +164,16 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         ENDORSE, COMMIT,
         ("content/authoring/writing-a-chapter.md", 10),  # bok mv
     ],
+    "handbook-review": [
+        *BLEEDING,
+        ("content/reviewing/review-workflow.md", 0),  # what awaits review
+        ("content/reviewing/review-workflow.md", 1),  # Joe endorses
+        ("content/reviewing/review-workflow.md", 2),  # Kim objects
+        KIM_STEP, "bok sign content/brakes/bleeding.md",
+        ("content/reviewing/review-workflow.md", 3),  # both endorse the new content
+        ("content/reviewing/review-workflow.md", 4),  # a record
+        ("content/reviewing/review-workflow.md", 5),  # checked with ssh-keygen alone
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
@@ -171,7 +187,6 @@ PENDING: dict[str, int] = {
     "content/publishing/output-formats.md": 6,
     "content/publishing/the-site.md": 17,
     "content/reviewing/endorsement-rules.md": 3,
-    "content/reviewing/review-workflow.md": 6,
     "content/stewarding/policy.md": 2,
     "content/stewarding/registry.md": 10,
     "content/stewarding/resigning-this-handbook.md": 3,
@@ -242,7 +257,7 @@ def render(block: Block, outputs: list[list[str]]) -> str:
     """The block's text with each command's output replaced by what it printed."""
     lines = []
     for (command, _), printed in zip(block.commands(), outputs, strict=True):
-        lines += [f"$ {command}", *printed]
+        lines += [f"$ {command}".replace("\n", f"\n{block.indent}"), *printed]
     return "".join(f"{block.indent}{line}".rstrip() + "\n" for line in lines)
 
 
