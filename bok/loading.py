@@ -508,6 +508,11 @@ def load_chapter(tree: Tree, path: str, book: Book) -> Chapter | None:
     invalid |= _bad_successor(tree, path, values["superseded_by"], doc.lines, book)
     if invalid:
         return None
+    return _chapter(path, values, doc, data)
+
+
+def _chapter(path: str, values: dict, doc: document.Document, data: bytes) -> Chapter:
+    """The model of a chapter from its validated front matter and its file."""
     domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
     return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
                    authors=values["authors"], type=values["type"], summary=values["summary"],
@@ -542,12 +547,7 @@ def chapter_at(path: str, data: bytes) -> Chapter | None:
     values, problems = schema.CHAPTER.validate(doc.meta, doc.lines)
     if any(p.rule != "unknown-key" for p in problems) or not values["authors"]:
         return None
-    domain, slug = path.split("/", 2)[1], path.split("/", 2)[2].removesuffix(".md")
-    return Chapter(path=path, domain=domain, slug=slug, title=values["title"],
-                   authors=values["authors"], type=values["type"], summary=values["summary"],
-                   tags=values["tags"], draft=values["draft"], digest=content_digest(data),
-                   body=doc.body, body_line=doc.body_line,
-                   superseded_by=values["superseded_by"])
+    return _chapter(path, values, doc, data)
 
 
 def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
