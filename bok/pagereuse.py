@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +49,12 @@ def eligible(config) -> bool:
 def layout_digest(config, pages: dict[str, Any], nav: Any, drafts: bool,
                   code: list[Any]) -> str:
     """What every laid-out page depends on besides its own content (see the module's text)."""
-    versions = []
-    for name in _PACKAGES:
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=-")
     settings = {k: v for k, v in config.items() if k not in _UNUSED}
     theme = {"name": config.theme.name, "dirs": list(config.theme.dirs),
              "options": dict(config.theme), "plugins": sorted(config.plugins)}
     listing = sorted((p.src_uri, p.url, p.title, p.description, list(p.tags))
                      for p in pages.values())
-    return caching.digest(caching.code_fingerprint(code), ";".join(versions),
+    return caching.digest(caching.code_fingerprint(code), caching.versions(_PACKAGES),
                           Path(config.config_file_path).read_bytes(),
                           caching.config_fingerprint(settings),
                           caching.config_fingerprint(theme), repr(nav), json.dumps(listing),

@@ -67,7 +67,8 @@ class BokConfig(base.Config):
     read by bok, not by MkDocs: the plugin runs only where MkDocs (or ProperDocs) builds."""
     cache = c.Type(bool, default=True)
     """Keep rendered pages and checked signatures in .bok/cache/, so a rebuild redoes only
-    what changed; false renders and verifies everything on every build."""
+    what changed (and takes unchanged laid-out pages from the site it replaces); false
+    renders, verifies and lays out everything on every build."""
     drafts = c.Deprecated(message="'drafts' under the bok plugin is no longer read: a drafts "
                                   "preview is 'bok build --drafts' or 'bok serve --drafts', "
                                   "never the published site's configuration")
