@@ -50,9 +50,10 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-def _versions() -> str:
+def versions(packages: Iterable[str] = _PACKAGES) -> str:
+    """The installed versions of ``packages`` (``name=-`` for one that is not installed)."""
     found = []
-    for name in _PACKAGES:
+    for name in packages:
         try:
             found.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -70,7 +71,7 @@ def code_fingerprint(modules: Iterable[Any]) -> str:
             sources.append(Path(path).read_bytes() if path else b"")
         except OSError:
             sources.append(b"")
-    return digest(FORMAT, sys.version, _versions(), *sources)
+    return digest(FORMAT, sys.version, versions(), *sources)
 
 
 def config_fingerprint(value: Any) -> str:

@@ -454,7 +454,8 @@ def build(ctx: Context, site_dir: Path | None, drafts: bool, no_history: bool,
     engine bok stages the sanitized pages, indexes them for search (Pagefind) and checks that
     each built page holds exactly what it staged before the site is replaced.
     Rendered pages and checked signatures are kept in .bok/cache/, so the next build redoes
-    only what changed ('cache: false' under the bok plugin in mkdocs.yml turns that off).
+    only what changed, and pages nothing changed are taken from the site being replaced
+    ('cache: false' under the bok plugin in mkdocs.yml turns both off).
 
     \b
     Examples:

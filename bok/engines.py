@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -52,6 +53,8 @@ class Built:
 
     plan: site.SitePlan | None
     warnings: list[str] = field(default_factory=list)
+    #: Run once the site is swapped in at its folder (the MkDocs plugin records its pages).
+    swapped: Callable[[Path], None] | None = None
 
 
 def read_config(root: Path) -> siteconfig.SiteConfig:

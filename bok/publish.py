@@ -147,7 +147,8 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
         if engine == "zensical":
             built = engines.build_zensical(root, staging, drafts, with_history, strict)
         else:
-            built = _build_mkdocs(root, staging, drafts, with_history, strict)
+            built = _build_mkdocs(root, staging, drafts, with_history, strict,
+                                  previous=target if target.is_dir() else None)
         sitedir.mark(staging)
     except BokError as exc:
         shutil.rmtree(staging, ignore_errors=True)
@@ -156,6 +157,8 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _swap(staging, target)
+    if built.swapped is not None:
+        built.swapped(target)
     report = BuildReport(target, warnings=built.warnings)
     if built.plan is not None:
         report.chapters = len(built.plan.published)
@@ -163,21 +166,26 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
     return report
 
 
-def _build_mkdocs(root: Path, out: Path, drafts: bool, with_history: bool, strict: bool):
-    """MkDocs builds into ``out``, the bok plugin staging the book; then the output is checked
-    against what bok staged (:mod:`bok.verify`)."""
+def _build_mkdocs(root: Path, out: Path, drafts: bool, with_history: bool, strict: bool,
+                  previous: Path | None = None):
+    """MkDocs builds into ``out``, the bok plugin staging the book and reusing the unchanged
+    pages of ``previous`` (the site it replaces, :mod:`bok.pagereuse`); then the output is
+    checked against what bok staged (:mod:`bok.verify`)."""
     from mkdocs.commands.build import build
 
     from . import engines, verify
     with _environment(drafts, with_history):
         config = _load_config(root, site_dir=str(out), strict=strict, **_docs_dir(root, drafts))
+        plugin = config.plugins.get("bok")
+        if plugin is not None and hasattr(plugin, "previous_site"):
+            plugin.previous_site = previous
         with _mkdocs_errors() as messages:
             build(config)
-    plugin = config.plugins.get("bok")
     staged = getattr(plugin, "staged", None)
     if staged is not None:
         verify.ensure(out, staged)
-    return engines.Built(getattr(plugin, "plan", None), list(messages.warnings))
+    return engines.Built(getattr(plugin, "plan", None), list(messages.warnings),
+                         swapped=getattr(plugin, "save_manifest", None))
 
 
 def _swap(staging: Path, target: Path) -> None:

@@ -84,7 +84,13 @@ def test_a_warm_build_publishes_what_a_cold_one_would_after_each_change(book, ke
         book.write("mkdocs.yml", MKDOCS + "markdown_extensions:\n  - toc:\n"
                                           "      permalink: \"#\"\n")
 
+    def a_title_changed():  # the navigation of every page shows it
+        book.chapter(DRUMS, title="Drum brake shoes", body="Adjust the shoes.\n")
+        book.endorse_fully(DRUMS)
+        book.commit("drums: retitled")
+
     expectations = [
+        (a_title_changed, lambda site: "Drum brake shoes" in page(site, "brakes/abs")),
         (a_chapter_edited, lambda site: "A newer revision awaits review"
          in page(site, "brakes/drums") and "Then torque" not in page(site, "brakes/drums")),
         (a_record_removed, lambda site: not (site / "brakes/abs").exists()),
@@ -100,6 +106,40 @@ def test_a_warm_build_publishes_what_a_cold_one_would_after_each_change(book, ke
         assert shows(warm), change.__name__
         assert pages(warm) == cold_pages(book), change.__name__
         build(book)  # leave a warm cache for the next change
+
+
+def test_a_warm_build_takes_unchanged_pages_from_the_site_it_replaces(book, monkeypatch):
+    from bok import pagereuse
+    taken: list[str] = []
+    real = pagereuse.Manifest.reusable
+
+    def counting(self, layout, src_uri, digest, output):
+        found = real(self, layout, src_uri, digest, output)
+        if found is not None:
+            taken.append(src_uri)
+        return found
+
+    monkeypatch.setattr(pagereuse.Manifest, "reusable", counting)
+    site = build(book)
+    assert taken == []  # nothing to take from yet
+    build(book)
+    assert "brakes/abs.md" in taken and "engines/oil.md" in taken
+    taken.clear()
+    book.chapter(ENGINE, title="Oil changes", body="Drain it warm, then refill.\n")
+    build(book)
+    assert "engines/oil.md" not in taken and "brakes/abs.md" in taken
+    # a page edited in the site by hand is laid out again, never carried forward
+    abs_page = site / "brakes/abs/index.html"
+    abs_page.write_text(abs_page.read_text().replace("bleeder", "TAMPERED"))
+    taken.clear()
+    build(book)
+    assert "brakes/abs.md" not in taken and "TAMPERED" not in page(site, "brakes/abs")
+    assert pages(site) == cold_pages(book)
+    # another site folder has no previous pages of its own
+    taken.clear()
+    build_site = __import__("bok.publish", fromlist=["build_site"]).build_site
+    build_site(book.root, book.root / "site-other")
+    assert taken == []
 
 
 def test_a_warm_build_renders_and_verifies_only_what_changed(book, monkeypatch):
