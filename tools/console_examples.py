@@ -155,6 +155,13 @@ WORKSHOP = [MARA, BRAKES,
 MERGE = ("git add -A && git commit -qm 'A change' && b=$(git branch --show-current) && "
          "git switch -q main && git merge -q --ff-only $b")
 
+#: WORKSHOP before Lena joins: her entry is added, not yet committed
+LENA_ENTRY = LENA.removesuffix(" && git add -A && git commit -qm 'Lena joins brakes'")
+#: back to main as it was after Lena joined (the tag ``lena``)
+BACK = "git checkout -q -- . && git clean -qfd && git switch -q main && git reset -q --hard lena"
+JOE = r"/^  joe:$/,/^    expert_in:/"
+REGISTRY = "content/stewarding/registry.md"
+
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
     "readme": [
@@ -217,18 +224,40 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         ("content/reviewing/review-workflow.md", 4),  # a record
         ("content/reviewing/review-workflow.md", 5),  # checked with ssh-keygen alone
     ],
+    "handbook-registry": [
+        *WORKSHOP[:-1], LENA_ENTRY,
+        (REGISTRY, 0),  # Lena joins, signed off by a steward
+        (REGISTRY, 1),  # the sign-off record
+        MERGE, "git tag lena && git switch -q -c joe-steward && "
+        f"sed -i '{JOE} s/^    expert_in: .*$/&\\n    steward: true/' reviews/members.yml",
+        (REGISTRY, 2),  # Joe cannot promote himself
+        BACK, f"sed -i '{JOE} s|^      - ssh-ed25519 .*$|      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"
+        "AAAAICUFVul+uCWItUyaw6e8PY8KMR5Yv3uPli7pFZpMhb44 joe@new-laptop|' reviews/members.yml",
+        (REGISTRY, 3),  # a key swapped in one step passes the gate
+        MERGE,
+        (REGISTRY, 4),  # ... and costs Joe's endorsements on main
+        BACK, r"sed -i '/^  kim:$/,/^    expert_in:/ s/\[brakes\]/[]/' reviews/members.yml "
+        "&& bok codeowners",
+        (REGISTRY, 5),  # Kim retires from brakes
+        MERGE,
+        (REGISTRY, 6),  # her endorsements stop counting
+        (REGISTRY, 7),  # what bok status shows
+        BACK, f"sed -i '{JOE}d' reviews/members.yml && bok codeowners",
+        (REGISTRY, 8),  # the gate refuses removing an author
+        MERGE,
+        (REGISTRY, 9),  # past the gate, main breaks
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
 #: of Mara's workshop book, told across chapters).
 PENDING: dict[str, int] = {
     "content/authoring/format.md": 3,
-        "content/index.md": 1,
+    "content/index.md": 1,
     "content/publishing/ci-gate.md": 6,
     "content/publishing/integrations.md": 4,
     "content/publishing/output-formats.md": 6,
     "content/publishing/the-site.md": 17,
-    "content/stewarding/registry.md": 10,
     "content/stewarding/resigning-this-handbook.md": 3,
     "content/stewarding/threat-model.md": 1,
 }
