@@ -161,6 +161,7 @@ LENA_ENTRY = LENA.removesuffix(" && git add -A && git commit -qm 'Lena joins bra
 BACK = "git checkout -q -- . && git clean -qfd && git switch -q main && git reset -q --hard lena"
 JOE = r"/^  joe:$/,/^    expert_in:/"
 REGISTRY = "content/stewarding/registry.md"
+CI_GATE = "content/publishing/ci-gate.md"
 
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
@@ -247,6 +248,23 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         MERGE,
         (REGISTRY, 9),  # past the gate, main breaks
     ],
+    "handbook-ci-gate": [
+        *BLEEDING, KIM_STEP, "bok sign content/brakes/bleeding.md", ENDORSE, COMMIT,
+        "git tag before-lena",
+        (CI_GATE, 0),  # an endorsed chapter edited: the gate refuses
+        RESET, "git switch -q main", LENA,
+        (CI_GATE, 1),  # signed and endorsed again: it passes
+        "git checkout -q -- . && git clean -qfd && git switch -q main && "
+        "git reset -q --hard before-lena", LENA_ENTRY,
+        (CI_GATE, 2),  # a registry change, signed off by a steward
+        (CI_GATE, 3),  # a new member acts only after the registration is merged
+        "cd ~ && git init -q -b main fresh && cd fresh && echo '# Notes' > README.md && "
+        "git add -A && git commit -qm 'A README'",
+        (CI_GATE, 4),  # the first commit of a book cannot pass the gate
+        "git add -A && git commit -qm 'The book' && git switch -q main && git merge -q "
+        "start-book && git branch -q -d start-book && git branch -m main master",
+        (CI_GATE, 5),  # a base that does not exist
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
@@ -254,7 +272,6 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
 PENDING: dict[str, int] = {
     "content/authoring/format.md": 3,
     "content/index.md": 1,
-    "content/publishing/ci-gate.md": 6,
     "content/publishing/integrations.md": 4,
     "content/publishing/output-formats.md": 6,
     "content/publishing/the-site.md": 17,
