@@ -162,6 +162,7 @@ BACK = "git checkout -q -- . && git clean -qfd && git switch -q main && git rese
 JOE = r"/^  joe:$/,/^    expert_in:/"
 REGISTRY = "content/stewarding/registry.md"
 CI_GATE = "content/publishing/ci-gate.md"
+OUTPUT = "content/publishing/output-formats.md"
 
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
@@ -265,6 +266,20 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         "start-book && git branch -q -d start-book && git branch -m main master",
         (CI_GATE, 5),  # a base that does not exist
     ],
+    "handbook-output-formats-gate": [
+        *BLEEDING, KIM_STEP, "bok sign content/brakes/bleeding.md", ENDORSE, COMMIT,
+        "git switch -q -c fix-wording && sed -i 's/Top up the reservoir/Top up the brake "
+        "reservoir/' content/brakes/bleeding.md",
+        (OUTPUT, 0),  # text
+        (OUTPUT, 2),  # JSON
+        (OUTPUT, 4),  # GitHub annotations
+        (OUTPUT, 5),  # the step summary
+    ],
+    "handbook-output-formats-book": [
+        *WORKSHOP,
+        (OUTPUT, 1),  # bok status
+        (OUTPUT, 3),  # with jq
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
@@ -273,7 +288,6 @@ PENDING: dict[str, int] = {
     "content/authoring/format.md": 3,
     "content/index.md": 1,
     "content/publishing/integrations.md": 4,
-    "content/publishing/output-formats.md": 6,
     "content/publishing/the-site.md": 17,
     "content/stewarding/resigning-this-handbook.md": 3,
     "content/stewarding/threat-model.md": 1,
