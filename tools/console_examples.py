@@ -163,6 +163,7 @@ JOE = r"/^  joe:$/,/^    expert_in:/"
 REGISTRY = "content/stewarding/registry.md"
 CI_GATE = "content/publishing/ci-gate.md"
 OUTPUT = "content/publishing/output-formats.md"
+FORMAT = "content/authoring/format.md"
 
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
@@ -280,12 +281,24 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         (OUTPUT, 1),  # bok status
         (OUTPUT, 3),  # with jq
     ],
+    "handbook-format": [
+        *WORKSHOP,
+        (FORMAT, 0),  # the scratch book's files
+        r"""printf -- '---\ntitle: Replacing brake pads\nauthors: mara\ntype: howto\ndraft: yes\n"""
+        r"""tilte: Pads\n---\n' > content/brakes/pads.md
+printf -- '\n---\ntitle: Discs\nauthors: [mara]\ntype: practice\n---\n' > content/brakes/discs.md
+printf -- '---\ntitle: &name Fluid\nauthors: [mara]\ntype: practice\n---\n' \
+  > content/brakes/fluid.md
+printf -- '---\ntitle: Hoses\nauthors: [zoe]\nsummary: <b>Hoses</b>\ntype: practice\n---\n' \
+  > content/brakes/hoses.md""",
+        (FORMAT, 1),  # a broken chapter
+        (FORMAT, 2),  # the whole report
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
 #: of Mara's workshop book, told across chapters).
 PENDING: dict[str, int] = {
-    "content/authoring/format.md": 3,
     "content/index.md": 1,
     "content/publishing/integrations.md": 4,
     "content/publishing/the-site.md": 17,
