@@ -164,6 +164,7 @@ REGISTRY = "content/stewarding/registry.md"
 CI_GATE = "content/publishing/ci-gate.md"
 OUTPUT = "content/publishing/output-formats.md"
 FORMAT = "content/authoring/format.md"
+INTEGRATIONS = "content/publishing/integrations.md"
 
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
@@ -294,13 +295,21 @@ printf -- '---\ntitle: Hoses\nauthors: [zoe]\nsummary: <b>Hoses</b>\ntype: pract
         (FORMAT, 1),  # a broken chapter
         (FORMAT, 2),  # the whole report
     ],
+    "handbook-integrations": [
+        *WORKSHOP,
+        (INTEGRATIONS, 0),  # bok codeowners
+        "git switch -q -c retire-kim && "
+        r"sed -i '/^  kim:$/,/^    expert_in:/ s/\[brakes\]/[]/' reviews/members.yml",
+        (INTEGRATIONS, 1),  # codeowners-stale
+        (INTEGRATIONS, 2),  # the schemas
+        (INTEGRATIONS, 3),  # the modelines
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
 #: of Mara's workshop book, told across chapters).
 PENDING: dict[str, int] = {
     "content/index.md": 1,
-    "content/publishing/integrations.md": 4,
     "content/publishing/the-site.md": 17,
     "content/stewarding/resigning-this-handbook.md": 3,
     "content/stewarding/threat-model.md": 1,
