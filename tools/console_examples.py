@@ -155,6 +155,17 @@ WORKSHOP = [MARA, BRAKES,
 MERGE = ("git add -A && git commit -qm 'A change' && b=$(git branch --show-current) && "
          "git switch -q main && git merge -q --ff-only $b")
 
+#: WORKSHOP before Lena joins: her entry is added, not yet committed
+LENA_ENTRY = LENA.removesuffix(" && git add -A && git commit -qm 'Lena joins brakes'")
+#: back to main as it was after Lena joined (the tag ``lena``)
+BACK = "git checkout -q -- . && git clean -qfd && git switch -q main && git reset -q --hard lena"
+JOE = r"/^  joe:$/,/^    expert_in:/"
+REGISTRY = "content/stewarding/registry.md"
+CI_GATE = "content/publishing/ci-gate.md"
+OUTPUT = "content/publishing/output-formats.md"
+FORMAT = "content/authoring/format.md"
+INTEGRATIONS = "content/publishing/integrations.md"
+
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
     "readme": [
@@ -217,20 +228,89 @@ SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
         ("content/reviewing/review-workflow.md", 4),  # a record
         ("content/reviewing/review-workflow.md", 5),  # checked with ssh-keygen alone
     ],
+    "handbook-registry": [
+        *WORKSHOP[:-1], LENA_ENTRY,
+        (REGISTRY, 0),  # Lena joins, signed off by a steward
+        (REGISTRY, 1),  # the sign-off record
+        MERGE, "git tag lena && git switch -q -c joe-steward && "
+        f"sed -i '{JOE} s/^    expert_in: .*$/&\\n    steward: true/' reviews/members.yml",
+        (REGISTRY, 2),  # Joe cannot promote himself
+        BACK, f"sed -i '{JOE} s|^      - ssh-ed25519 .*$|      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"
+        "AAAAICUFVul+uCWItUyaw6e8PY8KMR5Yv3uPli7pFZpMhb44 joe@new-laptop|' reviews/members.yml",
+        (REGISTRY, 3),  # a key swapped in one step passes the gate
+        MERGE,
+        (REGISTRY, 4),  # ... and costs Joe's endorsements on main
+        BACK, r"sed -i '/^  kim:$/,/^    expert_in:/ s/\[brakes\]/[]/' reviews/members.yml "
+        "&& bok codeowners",
+        (REGISTRY, 5),  # Kim retires from brakes
+        MERGE,
+        (REGISTRY, 6),  # her endorsements stop counting
+        (REGISTRY, 7),  # what bok status shows
+        BACK, f"sed -i '{JOE}d' reviews/members.yml && bok codeowners",
+        (REGISTRY, 8),  # the gate refuses removing an author
+        MERGE,
+        (REGISTRY, 9),  # past the gate, main breaks
+    ],
+    "handbook-ci-gate": [
+        *BLEEDING, KIM_STEP, "bok sign content/brakes/bleeding.md", ENDORSE, COMMIT,
+        "git tag before-lena",
+        (CI_GATE, 0),  # an endorsed chapter edited: the gate refuses
+        RESET, "git switch -q main", LENA,
+        (CI_GATE, 1),  # signed and endorsed again: it passes
+        "git checkout -q -- . && git clean -qfd && git switch -q main && "
+        "git reset -q --hard before-lena", LENA_ENTRY,
+        (CI_GATE, 2),  # a registry change, signed off by a steward
+        (CI_GATE, 3),  # a new member acts only after the registration is merged
+        "cd ~ && git init -q -b main fresh && cd fresh && echo '# Notes' > README.md && "
+        "git add -A && git commit -qm 'A README'",
+        (CI_GATE, 4),  # the first commit of a book cannot pass the gate
+        "git add -A && git commit -qm 'The book' && git switch -q main && git merge -q "
+        "start-book && git branch -q -d start-book && git branch -m main master",
+        (CI_GATE, 5),  # a base that does not exist
+    ],
+    "handbook-output-formats-gate": [
+        *BLEEDING, KIM_STEP, "bok sign content/brakes/bleeding.md", ENDORSE, COMMIT,
+        "git switch -q -c fix-wording && sed -i 's/Top up the reservoir/Top up the brake "
+        "reservoir/' content/brakes/bleeding.md",
+        (OUTPUT, 0),  # text
+        (OUTPUT, 2),  # JSON
+        (OUTPUT, 4),  # GitHub annotations
+        (OUTPUT, 5),  # the step summary
+    ],
+    "handbook-output-formats-book": [
+        *WORKSHOP,
+        (OUTPUT, 1),  # bok status
+        (OUTPUT, 3),  # with jq
+    ],
+    "handbook-format": [
+        *WORKSHOP,
+        (FORMAT, 0),  # the scratch book's files
+        r"""printf -- '---\ntitle: Replacing brake pads\nauthors: mara\ntype: howto\ndraft: yes\n"""
+        r"""tilte: Pads\n---\n' > content/brakes/pads.md
+printf -- '\n---\ntitle: Discs\nauthors: [mara]\ntype: practice\n---\n' > content/brakes/discs.md
+printf -- '---\ntitle: &name Fluid\nauthors: [mara]\ntype: practice\n---\n' \
+  > content/brakes/fluid.md
+printf -- '---\ntitle: Hoses\nauthors: [zoe]\nsummary: <b>Hoses</b>\ntype: practice\n---\n' \
+  > content/brakes/hoses.md""",
+        (FORMAT, 1),  # a broken chapter
+        (FORMAT, 2),  # the whole report
+    ],
+    "handbook-integrations": [
+        *WORKSHOP,
+        (INTEGRATIONS, 0),  # bok codeowners
+        "git switch -q -c retire-kim && "
+        r"sed -i '/^  kim:$/,/^    expert_in:/ s/\[brakes\]/[]/' reviews/members.yml",
+        (INTEGRATIONS, 1),  # codeowners-stale
+        (INTEGRATIONS, 2),  # the schemas
+        (INTEGRATIONS, 3),  # the modelines
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
 #: of Mara's workshop book, told across chapters).
 PENDING: dict[str, int] = {
-    "content/authoring/format.md": 3,
-        "content/index.md": 1,
-    "content/publishing/ci-gate.md": 6,
-    "content/publishing/integrations.md": 4,
-    "content/publishing/output-formats.md": 6,
+    # builds, a browser probe and bok serve, with /tmp paths: not replayed yet
     "content/publishing/the-site.md": 17,
-    "content/stewarding/registry.md": 10,
-    "content/stewarding/resigning-this-handbook.md": 3,
-    "content/stewarding/threat-model.md": 1,
 }
 
 
