@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
-from . import building, model, publish, site, siteconfig, stage, verify
+from . import building, model, pagefind, site, siteconfig, stage, verify
 from .errors import BokError
 from .trees import WorkTree
 
@@ -151,7 +151,7 @@ def build_zensical(root: Path, out: Path, drafts: bool, with_history: bool,
     warnings = list(book.warnings)
     language = building.language((data.get("theme") or {}).get("language")
                                  if isinstance(data.get("theme"), dict) else None)
-    search = publish.SearchIndex()
+    search = pagefind.SearchIndex()
     try:
         for page in book.stage.pages.values():
             if page.chapter is not None and page.html is not None:

@@ -48,7 +48,17 @@ from mkdocs.plugins import BasePlugin, get_plugin_logger
 from mkdocs.structure.files import Files
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 
-from . import building, model, pagereuse, publish, render, sanitize, site, siteconfig, stage
+from . import (
+    building,
+    model,
+    pagefind,
+    pagereuse,
+    render,
+    sanitize,
+    site,
+    siteconfig,
+    stage,
+)
 from . import cache as caching
 from .errors import BokError
 from .model import SITE_CONFIG
@@ -82,7 +92,7 @@ class BokPlugin(BasePlugin[BokConfig]):
         self.plan: site.SitePlan | None = None
         self.staged: stage.Stage | None = None
         self.root: Path | None = None
-        self.search: publish.SearchIndex | None = None
+        self.search: pagefind.SearchIndex | None = None
         self.language = "en"  # the pages' <html lang>, which Pagefind indexes by
         self.dirty = False  # a serve that rebuilds only the pages whose staged file changed
         self.layout: str | None = None  # what every page shows besides its own content
@@ -199,7 +209,7 @@ class BokPlugin(BasePlugin[BokConfig]):
                 files.remove(file)
         self._stop_search()
         try:
-            self.search = publish.SearchIndex()
+            self.search = pagefind.SearchIndex()
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
         # Every chapter page's content is final: Pagefind indexes them on another core while
@@ -300,7 +310,7 @@ class BokPlugin(BasePlugin[BokConfig]):
             self.search = None
 
 
-def _finish_quietly(search: publish.SearchIndex) -> None:
+def _finish_quietly(search: pagefind.SearchIndex) -> None:
     try:
         search.finish()
     except BokError as exc:  # stopped by a newer rebuild, or failed: the preview goes on

@@ -108,7 +108,7 @@ def _modules() -> list[Path]:
 
 
 #: Modules that start processes, and the program each runs. Git belongs in bok.git only.
-PROCESSES = {"git.py": "git", "sshsig.py": "ssh-keygen", "publish.py": "pagefind",
+PROCESSES = {"git.py": "git", "sshsig.py": "ssh-keygen", "pagefind.py": "pagefind",
              "engines.py": "zensical"}
 
 

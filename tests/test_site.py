@@ -228,7 +228,7 @@ def test_failed_search_index_leaves_the_previous_site(book, monkeypatch, tmp_pat
     broken = tmp_path / "pagefind"
     broken.write_text("#!/bin/sh\necho index broke >&2\nexit 1\n")
     broken.chmod(0o755)
-    monkeypatch.setattr("bok.publish._pagefind_binary", lambda: str(broken))
+    monkeypatch.setattr("bok.pagefind._pagefind_binary", lambda: str(broken))
     with pytest.raises(BokError, match="Pagefind could not index the site.*index broke"):
         build(book)
     after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}

@@ -1,0 +1,205 @@
+"""The Pagefind client: the search index of the site, built while the engine lays it out.
+
+Pagefind (https://pagefind.app) splits its index into small chunks, so a reader's first query
+downloads about 200 KB whatever the size of the book. bok talks to it as a service, feeding it
+each chapter page's finished HTML; see :class:`SearchIndex`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from contextlib import suppress
+from pathlib import Path
+from typing import IO, cast
+
+from .errors import BokError
+
+
+def _pagefind_binary() -> str:
+    """The Pagefind executable: the one the ``pagefind[bin]`` package bok depends on ships
+    (found the way Pagefind's own Python API finds it), or a ``pagefind`` on PATH."""
+    try:
+        from pagefind.service import get_executable
+    except ImportError:
+        found = shutil.which("pagefind")
+    else:
+        executable = get_executable()
+        found = str(executable) if executable is not None else None
+    if not found:
+        raise BokError("Pagefind is not installed, so the site cannot be searched; "
+                       "pip install 'pagefind[bin]'")
+    return found
+
+
+class SearchIndex:
+    """A Pagefind index built while MkDocs renders the site, written out at the end.
+
+    Pagefind runs as a service (``pagefind --service``, the protocol its Node and Python APIs
+    speak: base64-encoded JSON messages ending with a comma, on stdin and stdout), on another
+    core than MkDocs: each chapter is sent as soon as its content is final (:meth:`add`), and
+    the index is written (:meth:`write`, about 1.5 ms per page) while MkDocs renders the
+    pages' templates; :meth:`finish` waits for the end. Pagefind's own Python API is not used
+    because its reader waits 100 ms per answer, which would add ~100 s to a 1,000-chapter build.
+
+    Only the pages given to :meth:`add` are indexed (bok gives its chapter pages); whatever else
+    the site holds is never read. Pagefind runs in an empty folder without ``PAGEFIND_*``
+    variables, so no configuration file or variable changes what it indexes or where it writes.
+    """
+
+    def __init__(self) -> None:
+        binary = _pagefind_binary()
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PAGEFIND_")}
+        self._empty = tempfile.TemporaryDirectory(prefix="bok-pagefind-")
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        try:
+            self._proc = subprocess.Popen([binary, "--service"], cwd=self._empty.name, env=env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=self._stderr)
+        except OSError as exc:
+            self._stderr.close()
+            self._empty.cleanup()
+            raise BokError(f"cannot run Pagefind to index the site for search: {exc}") from None
+        self._stdin = cast(IO[bytes], self._proc.stdin)  # both exist: they are PIPEs
+        self._stdout = cast(io.BufferedReader, self._proc.stdout)
+        self._wanted: set[int] = set()  # the messages whose answers are waited for
+        self._answers: dict[int, dict] = {}
+        self._errors: list[str] = []
+        self._noise: list[str] = []  # output that is not a message, for error reports
+        self._done = threading.Condition()
+        self._closed = False  # Pagefind's output ended
+        self._stopped = False  # close() ran
+        self._next_id = 0
+        self._writing: int | None = None  # the WriteFiles message, once sent
+        self.pages = 0
+        self._reader = threading.Thread(target=self._read, name="bok-pagefind", daemon=True)
+        self._reader.start()
+        # Heading anchors ("¶") would end every section title of the results.
+        config = {"exclude_selectors": [".headerlink"]}
+        self._index_id = self._wait(self._send({"type": "NewIndex", "config": config}),
+                                    "NewIndex")["index_id"]
+
+    def add(self, url: str, html: str) -> None:
+        """Index the page at ``url`` (from the site's root, e.g. ``/brakes/abs/``)."""
+        self._send({"type": "AddFile", "index_id": self._index_id, "url": url,
+                    "file_path": None, "file_contents": html}, keep=False)
+        self.pages += 1
+
+    def add_page(self, url: str, content: str, language: str) -> None:
+        """Index a page's content (bok's finished HTML) as a page in ``language``: Pagefind
+        keeps an index per language, and the search page asks for its own ``lang``."""
+        self.add(url, f'<!DOCTYPE html><html lang="{language}"><head></head>'
+                      f"<body>{content}</body></html>")
+
+    def write(self, folder: Path) -> None:
+        """Start writing the index into ``folder`` (the site's ``pagefind/``), once every page
+        is added; Pagefind writes while MkDocs goes on. :meth:`finish` waits for it."""
+        shutil.rmtree(folder, ignore_errors=True)
+        self._writing = self._send({"type": "WriteFiles", "index_id": self._index_id,
+                                    "output_path": str(Path(folder).resolve())})
+
+    def finish(self) -> None:
+        """Wait until the index is written, then stop Pagefind; raise if anything failed."""
+        try:
+            if self._writing is None:
+                raise BokError("Pagefind could not index the site for search: the index was "
+                               "never written")
+            self._wait(self._writing, "WriteFiles")
+            if self._errors:
+                raise BokError("Pagefind could not index the site for search: "
+                               + "; ".join(self._errors[:3]))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop Pagefind (it ends when its input ends); never leaves the process behind."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._proc.poll() is None:
+            with suppress(OSError):
+                self._stdin.close()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._reader.join(timeout=10)
+        self._stderr.seek(0)
+        printed = self._stderr.read().decode("utf-8", "replace").strip()
+        if printed:
+            self._noise.append(printed[-300:])
+            logging.getLogger("mkdocs.plugins.bok").debug("pagefind: %s", printed)
+        self._stderr.close()
+        self._empty.cleanup()
+
+    # -- the protocol ---------------------------------------------------------------------
+
+    def _send(self, payload: dict, keep: bool = True) -> int:
+        """Send a message; ``keep`` it if its answer will be waited for (only errors are kept
+        of the others)."""
+        self._next_id += 1
+        message = json.dumps({"message_id": self._next_id, "payload": payload})
+        if keep:
+            with self._done:
+                self._wanted.add(self._next_id)
+        try:
+            self._stdin.write(base64.b64encode(message.encode("utf-8")) + b",")
+            if keep:
+                self._stdin.flush()
+        except OSError as exc:
+            with self._done:
+                self._errors.append(f"Pagefind stopped ({exc})")
+        return self._next_id
+
+    def _wait(self, message_id: int, expected: str) -> dict:
+        with self._done:
+            self._done.wait_for(lambda: message_id in self._answers or self._closed,
+                                timeout=3600)
+            answer = self._answers.get(message_id, {})
+        if answer.get("type") != expected:
+            self.close()
+            detail = (answer.get("message") or "; ".join(self._errors[:3] + self._noise[-2:])
+                      or "it stopped without an answer")
+            raise BokError(f"Pagefind could not index the site for search: {detail}")
+        return answer
+
+    def _read(self) -> None:
+        pending = b""
+        stream = self._stdout
+        try:
+            while chunk := stream.read1(1 << 16):
+                pending += chunk
+                *messages, pending = pending.split(b",")
+                for raw in messages:
+                    self._receive(raw.strip())
+        finally:
+            with self._done:
+                if pending.strip():
+                    self._noise.append(pending.decode("utf-8", "replace").strip()[:300])
+                self._closed = True
+                self._done.notify_all()
+
+    def _receive(self, raw: bytes) -> None:
+        if not raw:
+            return
+        try:
+            answer = json.loads(base64.b64decode(raw, validate=True))
+        except ValueError:  # not a message: something Pagefind printed
+            with self._done:
+                self._noise.append(raw.decode("utf-8", "replace")[:300])
+            return
+        payload = answer.get("payload") or {}
+        with self._done:
+            if payload.get("type") == "Error":
+                self._errors.append(str(payload.get("message", "error"))[:300])
+            if answer.get("message_id") in self._wanted:
+                self._answers[answer["message_id"]] = payload
+                self._done.notify_all()
