@@ -165,6 +165,7 @@ CI_GATE = "content/publishing/ci-gate.md"
 OUTPUT = "content/publishing/output-formats.md"
 FORMAT = "content/authoring/format.md"
 INTEGRATIONS = "content/publishing/integrations.md"
+SITE = "content/publishing/the-site.md"
 
 #: scenario name -> steps: a string is a hidden shell step, (file, index) a block to replay.
 SCENARIOS: dict[str, list[str | tuple[str, int]]] = {
@@ -304,14 +305,36 @@ printf -- '---\ntitle: Hoses\nauthors: [zoe]\nsummary: <b>Hoses</b>\ntype: pract
         (INTEGRATIONS, 2),  # the schemas
         (INTEGRATIONS, 3),  # the modelines
     ],
+    "handbook-site": [
+        *WORKSHOP,
+        (SITE, 0),  # bok build
+        (SITE, 1),  # a drafts preview
+        (SITE, 4),  # what the index stores
+        (SITE, 5),  # the preview indexes its drafts
+        (SITE, 3),  # a year and a week on: expired
+        (SITE, 6),  # a reserved domain name
+        RESET, "mkdir ../notes && echo 'my notes' > ../notes/notes.txt",
+        (SITE, 10),  # what --site-dir accepts
+        "sed -i '/^  - bok  /d' mkdocs.yml",
+        (SITE, 11),  # no bok plugin
+        RESET, r"sed -i 's/^  - tags$/  - search\n  - tags/' mkdocs.yml",
+        (SITE, 12),  # Material's search plugin is switched off
+    ],
+    "handbook-site-pending": [
+        *WORKSHOP,
+        (SITE, 2),  # a reword committed on main: pending
+        (SITE, 7),  # a symbolic link
+        RESET, "echo 'See [the brakes](brakes/index.md) and [tyres](tyres/index.md).' "
+        ">> content/index.md",
+        (SITE, 8),  # --strict
+        RESET,
+        (SITE, 9),  # a shallow clone
+    ],
 }
 
 #: file -> how many of its console blocks no scenario replays yet (the handbook's long story
 #: of Mara's workshop book, told across chapters).
-PENDING: dict[str, int] = {
-    # builds, a browser probe and bok serve, with /tmp paths: not replayed yet
-    "content/publishing/the-site.md": 17,
-}
+PENDING: dict[str, int] = {}
 
 
 @dataclass
