@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
-from . import building, model, pagefind, site, siteconfig, stage, verify
+from . import building, model, pagefind, render, site, siteconfig, stage, verify
 from .errors import BokError
 from .trees import WorkTree
 
@@ -38,8 +38,6 @@ ENGINES = model.ENGINES
 DEFAULT = model.DEFAULT_ENGINE
 #: Where the Zensical engine writes its configuration and cache (inside the book's .bok/).
 ZENSICAL_CONFIG = ".bok/zensical.yml"
-#: Markdown extensions MkDocs always loads first, before the book's own.
-MKDOCS_BUILTINS = ("toc", "tables", "fenced_code")
 #: What the Zensical engine leaves in .bok/, kept out of Git by a .gitignore there that
 #: ignores itself too (bok init's .gitignore names only the staged folders).
 _IGNORED = "/.gitignore\n/zensical.yml\n/.cache/\n/.zensical-site/\n"
@@ -94,13 +92,8 @@ def zensical_missing() -> str | None:
 def settings_from(data: dict, history: bool, links_from_source: bool) -> building.Settings:
     """The staging settings from mkdocs.yml's data, as the MkDocs plugin reads them from
     MkDocs' configuration (its built-in Markdown extensions first)."""
-    names: list = list(MKDOCS_BUILTINS)
-    configs: dict = {}
-    for name, options in siteconfig.named(data.get("markdown_extensions")):
-        if name not in names:
-            names.append(name)
-        if isinstance(options, dict):
-            configs[name] = options
+    extensions = render.Extensions.from_config(data.get("markdown_extensions"))
+    names, configs = list(extensions.names), dict(extensions.configs)
     plugins = [name for name, _ in siteconfig.named(data.get("plugins"))]
     options = siteconfig.plugin_options(data, "bok") or {}
     return building.Settings(

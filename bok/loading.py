@@ -114,7 +114,7 @@ def _extensions(tree: Tree) -> render.Extensions:
     them (its problems are reported by ``bok check`` with the site configuration)."""
     config, _problems = load_site_config(tree)
     return render.Extensions.from_config(config.data.get("markdown_extensions")
-                                         if config is not None else None)
+                                         if config is not None else None).renderable()
 
 
 def _entries_for(tree: Tree, book: Book, paths: Collection[str]) -> list[Entry]:

@@ -70,23 +70,24 @@ class Extensions:
     @classmethod
     def from_config(cls, value: Any) -> Extensions:
         """From the ``markdown_extensions`` value of mkdocs.yml (names, or one-key mappings
-        of a name to its options); what bok refuses to render with is left out."""
+        of a name to its options), after MkDocs' built-ins, as MkDocs lists them."""
+        from .siteconfig import named  # siteconfig reads mkdocs.yml; this only lists names
         names: list[str] = list(MKDOCS_BUILTINS)
         configs: dict[str, Any] = {}
-        for item in value if isinstance(value, list) else []:
-            if isinstance(item, str):
-                name, options = item, None
-            elif isinstance(item, dict) and len(item) == 1:
-                name, options = next(iter(item.items()))
-            else:
-                continue
-            if not isinstance(name, str) or name in REFUSED_EXTENSIONS:
+        for name, options in named(value):
+            if not isinstance(name, str):
                 continue
             if name not in names:
                 names.append(name)
             if isinstance(options, dict):
                 configs[name] = options
         return cls(tuple(names), configs)
+
+    def renderable(self) -> Extensions:
+        """The same without what bok refuses to render with (for ``bok check``'s scan, which
+        renders pages: snippets would read files no endorsement pins)."""
+        return Extensions(tuple(n for n in self.names if n not in REFUSED_EXTENSIONS),
+                          self.configs)
 
 
 def refused(extensions: Sequence[Any]) -> list[tuple[str, str]]:

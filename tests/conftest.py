@@ -75,6 +75,7 @@ class BookRepo:
     def __init__(self, root: Path, keys: dict[str, Path]):
         self.root = root
         self.keys = keys
+        self.base = ""  # the base of an open pull request (open_pull_request)
 
     # files -------------------------------------------------------------------------------
     def write(self, path: str, text: str | bytes) -> Path:
@@ -114,6 +115,13 @@ class BookRepo:
         result = subprocess.run(["git", "-C", str(self.root), *args], env=env,
                                 capture_output=True, text=True, check=True)
         return result.stdout.strip()
+
+    def open_pull_request(self) -> str:
+        """Start a pull request: remember main's commit as its base (``self.base``) and check
+        out the branch 'change'."""
+        self.base = self.git("rev-parse", "HEAD")
+        self.git("checkout", "-q", "-b", "change")
+        return self.base
 
     def commit(self, message: str = "change", date: str | None = None) -> str:
         self.git("add", "-A")

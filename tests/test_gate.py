@@ -27,8 +27,7 @@ def pr(repo):
     repo.chapter(ABS, title="ABS bleeding", authors="[alice]")
     repo.endorse_fully(ABS)
     repo.commit("add ABS chapter")
-    repo.base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "change")
+    repo.open_pull_request()
     return repo
 
 

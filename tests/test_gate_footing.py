@@ -35,8 +35,7 @@ def pr(repo, monkeypatch):
     repo.chapter(ABS, title="ABS bleeding", body="Endorsed words.\n")
     repo.endorse_fully(ABS)
     repo.commit("main: endorsed book")
-    repo.base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "change")
+    repo.open_pull_request()
     return repo
 
 

@@ -40,8 +40,7 @@ def disputed(repo):
     repo.commit("ABS endorsed", date="2026-11-01T10:00:00+00:00")
     repo.review("object", ABS, "carol", "Step 3 skips the pressure test.", today="2026-11-15")
     repo.commit("carol objects", date="2026-11-15T10:00:00+00:00")
-    repo.base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "change")
+    repo.open_pull_request()
     return repo
 
 

@@ -46,8 +46,7 @@ def book(repo):
     """main holds a site configuration; the branch 'change' is the pull request."""
     repo.write(SITE_CONFIG, SITE)
     repo.commit("the site")
-    repo.base = repo.git("rev-parse", "HEAD")
-    repo.git("checkout", "-q", "-b", "change")
+    repo.open_pull_request()
     return repo
 
 
