@@ -17,7 +17,7 @@ from typing import Any
 from . import cache as caching
 from . import clock, history, render, site, stage
 from .errors import BokError
-from .loading import load_book, rules_problems
+from .loading import CleanBodies, load_book, remembering, rules_problems
 from .policy import evaluate_book
 from .revisions import earlier_endorsed
 from .trees import WorkTree
@@ -71,7 +71,9 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(history.read_history, root) if settings.history else None
         cache = caching.open_cache(root) if settings.cache else caching.Cache(None)
-        book = load_book(WorkTree(root))
+        with remembering(_clean_bodies(cache)) as bodies:
+            book = load_book(WorkTree(root))
+        cache.put(_SCAN, _CLEAN, sorted(bodies.found))
         hist = reading.result() if reading is not None else None
     for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
         raise BokError(str(finding))
@@ -91,6 +93,16 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     warnings += [f"content/{page}: the link to '{target}' reaches no published page; readers "
                  "see its text without a link" for page, target in staged.unpublished_links]
     return StagedBook(plan, staged, warnings)
+
+
+_SCAN, _CLEAN = "scan", "clean"
+
+
+def _clean_bodies(cache: caching.Cache) -> CleanBodies:
+    """The bodies the last build found clean, if its cache is there (one entry, read once)."""
+    found = cache.get(_SCAN, _CLEAN)
+    known = [key for key in found if isinstance(key, str)] if isinstance(found, list) else []
+    return CleanBodies.for_code(known)
 
 
 def check_docs_dir(root: Path, docs_dir: Path, expected: Path) -> None:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import cache as caching
 from . import document, limits, paths, render, schema, sshsig, strictyaml, unsafe
 from .errors import WARNING, FileProblem, Finding
 from .limits import Limits
@@ -43,6 +47,49 @@ from .siteconfig import load_site_config
 from .trees import FILE, LINK, Entry
 
 PLAIN_TEXT_FIELDS = ("title", "summary", "description")
+
+
+@dataclass
+class CleanBodies:
+    """The Markdown bodies earlier loads found clean (neither too costly to render nor
+    unsafe), by a digest of the body, the scanning code and the book's extensions: a rebuild
+    skips scanning them again, about a third of loading a book. Only "clean" is remembered,
+    so a body with problems is scanned, and reported, every time. Kept by :mod:`bok.cache`
+    (``scan``), which is not used when it cannot be trusted."""
+
+    context: str  # what a scan's outcome depends on besides the body
+    known: frozenset[str] = frozenset()
+    found: set[str] = field(default_factory=set)  # clean in this load: what to keep
+
+    @classmethod
+    def for_code(cls, known: Collection[str] = ()) -> CleanBodies:
+        return cls(caching.code_fingerprint([limits, unsafe, render, document]),
+                   frozenset(known))
+
+    def key(self, kind: str, body: str, extensions: Any = None) -> str:
+        """``kind``: a ``page`` body is scanned with the book's extensions; a ``record``'s
+        comments only for their cost."""
+        return caching.digest(self.context, kind, repr(extensions), body)
+
+    def clean(self, key: str) -> bool:
+        if key in self.known:
+            self.found.add(key)
+            return True
+        return False
+
+
+_clean_bodies: ContextVar[CleanBodies | None] = ContextVar("bok_clean_bodies", default=None)
+
+
+@contextmanager
+def remembering(bodies: CleanBodies) -> Iterator[CleanBodies]:
+    """Load books inside this block with ``bodies``: known clean bodies are not scanned
+    again, and the clean ones of this load are added to ``bodies.found``."""
+    token = _clean_bodies.set(bodies)
+    try:
+        yield bodies
+    finally:
+        _clean_bodies.reset(token)
 
 
 class Tree(Protocol):
@@ -395,13 +442,19 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
 
     A page Markdown would take too long to render is reported instead, and not rendered.
     """
+    rendering = book.extensions
+    bodies = _clean_bodies.get()
+    key = bodies.key("page", body, rendering) if bodies is not None else ""
+    if bodies is not None and bodies.clean(key):
+        return False
     costly = _costly_markdown(path, body, first_line, book.findings)
     if costly:
         return True
-    rendering = book.extensions
     found = unsafe.unsafe_constructs(
         body, extensions=rendering.names if rendering else None,
         extension_configs=rendering.configs if rendering else None)
+    if bodies is not None and not found:
+        bodies.found.add(key)
     for line, description in found:
         book.findings.append(Finding(
             path, "unsafe-html", f"the page contains {description}",
@@ -410,8 +463,17 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
     return bool(found)
 
 
-def _costly_markdown(path: str, body: str, first_line: int, findings: list[Finding]) -> bool:
+def _costly_markdown(path: str, body: str, first_line: int, findings: list[Finding],
+                     remembered: bool = False) -> bool:
+    """Report a body Markdown would take too long to render (``remembered``: a record's
+    comments, whose clean outcome is kept in :class:`CleanBodies`)."""
+    bodies = _clean_bodies.get() if remembered else None
+    key = bodies.key("record", body) if bodies is not None else ""
+    if bodies is not None and bodies.clean(key):
+        return False
     problems = limits.markdown_problems(body)
+    if bodies is not None and not problems:
+        bodies.found.add(key)
     for problem in problems:
         finding = problem.finding(path)
         if finding.line is not None:
@@ -585,7 +647,7 @@ def load_record(tree: Source, path: str, findings: list[Finding],
     except FileProblem as problem:
         findings.append(problem.finding(path))
         return None
-    if _costly_markdown(path, doc.body, doc.body_line, findings):
+    if _costly_markdown(path, doc.body, doc.body_line, findings, remembered=True):
         return None  # its comments are rendered on the chapter's page
     values, problems = schema.RECORD.validate(doc.meta, doc.lines)
     if _add(findings, path, problems):

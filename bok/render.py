@@ -114,10 +114,27 @@ def relative_url(target: str, current: str) -> str:
     base = current if current.endswith("/") or not current else posixpath.dirname(current) + "/"
     if not base:
         return target or "./"
-    rel = posixpath.relpath(target or ".", base.rstrip("/") or ".")
+    rel = relpath(target or ".", base.rstrip("/") or ".")
     if target.endswith("/") and not rel.endswith("/"):
         rel += "/"
     return "./" if rel == "./" or rel == "." else rel
+
+
+def relpath(target: str, start: str) -> str:
+    """``posixpath.relpath`` for paths relative to the same root, without its two calls to
+    ``abspath`` (which read the working directory): tens of thousands of links per build.
+    Paths with ``.``, ``..`` or empty parts go to ``posixpath.relpath``."""
+    to = target.rstrip("/").split("/") if target not in ("", ".") else []
+    at = start.rstrip("/").split("/") if start not in ("", ".") else []
+    if target.startswith("/") or start.startswith("/") \
+            or any(part in ("", ".", "..") for part in (*to, *at)):
+        return posixpath.relpath(target, start)
+    common = 0
+    for mine, theirs in zip(to, at, strict=False):
+        if mine != theirs:
+            break
+        common += 1
+    return "/".join([".."] * (len(at) - common) + to[common:]) or "."
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

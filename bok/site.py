@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 import markdown as markdown_lib
 
-from . import activity, feed, history, loading, policy, sanitize
+from . import activity, feed, history, loading, policy, render, sanitize
 from .health import revalidations
 from .model import CONTENT, Book, Chapter, Domain, Member, content_digest
 from .policy import Status
@@ -114,7 +114,7 @@ def esc(value: object) -> str:
 
 def link(target: str, current: str, label: str) -> str:
     """A Markdown link from page ``current`` to page ``target`` (both relative to content/)."""
-    rel = posixpath.relpath(target, posixpath.dirname(current) or ".")
+    rel = render.relpath(target, posixpath.dirname(current) or ".")
     return f"[{text(label)}]({quote(rel)})"
 
 

@@ -176,6 +176,41 @@ def test_a_warm_build_renders_and_verifies_only_what_changed(book, monkeypatch):
                              "book-health/index.md", "book-health/engines.md"}
 
 
+def test_a_warm_build_scans_only_the_bodies_that_changed(book, monkeypatch):
+    from bok import limits, unsafe
+    scanned: list[str] = []
+    costed: list[str] = []
+    real_scan, real_cost = unsafe.unsafe_constructs, limits.markdown_problems
+
+    def counting_scan(body, *args, **kwargs):
+        scanned.append(body)
+        return real_scan(body, *args, **kwargs)
+
+    def counting_cost(body, *args, **kwargs):
+        costed.append(body)
+        return real_cost(body, *args, **kwargs)
+
+    monkeypatch.setattr(unsafe, "unsafe_constructs", counting_scan)
+    monkeypatch.setattr(limits, "markdown_problems", counting_cost)
+    build(book)
+    assert any("bleeder" in body for body in scanned) and len(costed) > len(scanned)
+    scanned.clear()
+    costed.clear()
+    build(book)
+    assert scanned == [] and costed == []
+    book.chapter(ENGINE, title="Oil changes", body="Drain it warm, then refill.\n")
+    book.write("content/brakes/hidden.md", "---\ntitle: Hidden\nauthors: [alice]\n"
+               "type: practice\n---\nClick <a href=x onclick=steal()>here</a>.\n")
+    site = build(book)
+    assert sorted(scanned) == ["Click <a href=x onclick=steal()>here</a>.\n",
+                               "Drain it warm, then refill.\n"]
+    # a body with problems is never remembered: scanned, and left out, on every build
+    scanned.clear()
+    site = build(book)
+    assert scanned == ["Click <a href=x onclick=steal()>here</a>.\n"]
+    assert not (site / "brakes" / "hidden").exists()
+
+
 def test_a_damaged_entry_is_rebuilt_never_trusted(book):
     site = build(book)
     before = pages(site)
