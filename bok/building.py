@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache as caching
-from . import clock, history, render, site, stage
+from . import clock, history, pagefind, render, site, stage
 from .errors import BokError
 from .loading import CleanBodies, load_book, remembering, rules_problems
 from .policy import evaluate_book
@@ -96,6 +96,24 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
 
 
 _SCAN, _CLEAN = "scan", "clean"
+_SEARCH = "search"
+
+
+def search_recorded(root: Path, site: Path | None) -> pagefind.Recorded | None:
+    """What the search index of ``site`` was built from (recorded by
+    :func:`save_search_recorded`), so a rebuild of the same pages copies it."""
+    if site is None:
+        return None
+    found = caching.open_cache(root).get(_SEARCH, caching.digest("site", str(site)))
+    if isinstance(found, list) and len(found) == 2 and all(isinstance(x, str) for x in found):
+        return (found[0], found[1])
+    return None
+
+
+def save_search_recorded(root: Path, site: Path, recorded: pagefind.Recorded | None) -> None:
+    if recorded is not None:
+        caching.open_cache(root).put(_SEARCH, caching.digest("site", str(site)),
+                                     list(recorded))
 
 
 def _clean_bodies(cache: caching.Cache) -> CleanBodies:

@@ -104,7 +104,8 @@ def settings_from(data: dict, history: bool, links_from_source: bool) -> buildin
         history=history and options.get("history", True) is not False,
         links_from_source=links_from_source,
         site_name=str(data.get("site_name") or ""),
-        site_url=building.http_url(data.get("site_url")))
+        site_url=building.http_url(data.get("site_url")),
+        cache=options.get("cache", True) is not False)
 
 
 def zensical_config(root: Path, data: dict, staged: stage.Stage, site_dir: Path,
@@ -130,9 +131,10 @@ def zensical_config(root: Path, data: dict, staged: stage.Stage, site_dir: Path,
 
 
 def build_zensical(root: Path, out: Path, drafts: bool, with_history: bool,
-                   strict: bool) -> Built:
+                   strict: bool, previous: Path | None = None) -> Built:
     """Stage the book, lay it out with ``zensical build`` into ``out`` (an empty folder),
-    index it with Pagefind and check the output; raise :class:`BokError` on any failure."""
+    index it with Pagefind (or take the index of ``previous``, the site it replaces, when no
+    indexed page changed) and check the output; raise :class:`BokError` on any failure."""
     missing = zensical_missing()
     if missing:
         raise BokError(missing)
@@ -144,18 +146,19 @@ def build_zensical(root: Path, out: Path, drafts: bool, with_history: bool,
     warnings = list(book.warnings)
     language = building.language((data.get("theme") or {}).get("language")
                                  if isinstance(data.get("theme"), dict) else None)
-    search = pagefind.SearchIndex()
+    if not settings.cache:
+        previous = None
+    # Pagefind indexes on another core while Zensical lays the site out
+    search = pagefind.SearchBuild(out, book.stage.search_pages(), language, previous,
+                                  building.search_recorded(root, previous)).start()
     try:
-        for page in book.stage.pages.values():
-            if page.chapter is not None and page.html is not None:
-                search.add_page("/" + page.url, page.html, language)
         warnings += _run_zensical(root, book.stage, data, settings.tags, out, strict)
-        search.write(out / "pagefind")
         search.finish()
     finally:
         search.close()
     verify.ensure(out, book.stage)
-    return Built(book.plan, warnings)
+    return Built(book.plan, warnings, swapped=lambda site: building.save_search_recorded(
+        root, site, search.recorded) if settings.cache else None)
 
 
 def _run_zensical(root: Path, staged: stage.Stage, data: dict, tags: bool, out: Path,
@@ -185,6 +188,9 @@ def _run_zensical(root: Path, staged: stage.Stage, data: dict, tags: bool, out: 
             detail = "; ".join(lines[-3:]) or f"exit status {done.returncode}"
             raise BokError(f"the site build failed: zensical: {detail}")
         for entry in built.iterdir():
+            if os.path.lexists(out / entry.name):  # pagefind/, which bok writes meanwhile
+                raise BokError(f"the site build failed: zensical wrote {entry.name}, where "
+                               "bok writes the search index")
             shutil.move(str(entry), str(out / entry.name))
     finally:
         shutil.rmtree(built, ignore_errors=True)

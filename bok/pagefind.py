@@ -3,11 +3,21 @@
 Pagefind (https://pagefind.app) splits its index into small chunks, so a reader's first query
 downloads about 200 KB whatever the size of the book. bok talks to it as a service, feeding it
 each chapter page's finished HTML; see :class:`SearchIndex`.
+
+A rebuild whose indexed pages are all as they were (the same URLs and HTML, language and
+Pagefind) takes the index from the site it replaces instead (:class:`SearchBuild`), once its
+files are checked against the digests recorded when they were written.
+
+Why one index, not parts rebuilt one at a time: Pagefind drops a query word that no page of
+an index has, or replaces it by the longest indexed word it starts with (``find_word_extensions``
+in ``pagefind_web/src/search.rs``). Merged parts (``mergeIndex``) would each answer a rare
+word with unrelated pages of their own, so a reader's search of a big book would get worse.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import logging
@@ -21,6 +31,9 @@ from pathlib import Path
 from typing import IO, cast
 
 from .errors import BokError
+
+#: The folder of the search index in the site.
+FOLDER = "pagefind/"
 
 
 def _pagefind_binary() -> str:
@@ -203,3 +216,121 @@ class SearchIndex:
             if answer.get("message_id") in self._wanted:
                 self._answers[answer["message_id"]] = payload
                 self._done.notify_all()
+
+
+#: What an index is recorded as, for the next build: (digest of what it was built from,
+#: digest of the files Pagefind wrote).
+Recorded = tuple[str, str]
+
+
+def _input_digest(pages: dict[str, str], language: str) -> str:
+    h = hashlib.sha256(f"{_pagefind_binary()}\0{language}\0{_VERSION}".encode())
+    for url in sorted(pages):
+        for part in (url, pages[url]):
+            data = part.encode("utf-8", "surrogatepass")
+            h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+def _files_digest(folder: Path) -> str | None:
+    """A digest of every file under ``folder`` (names and bytes); None if it is not a real
+    folder of regular files."""
+    if folder.is_symlink() or not folder.is_dir():
+        return None
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            return None
+        if path.is_file():
+            rel = path.relative_to(folder).as_posix().encode()
+            data = path.read_bytes()
+            h.update(len(rel).to_bytes(8, "big") + rel + len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+#: Bumped when the way bok feeds Pagefind changes (a new configuration, other pages).
+_VERSION = "1"
+
+
+class SearchBuild:
+    """The site's search index (``pagefind/``), built on a thread of its own while the engine
+    lays the site out.
+
+    When the pages (URLs and HTML), the language and Pagefind are those the index of the site
+    being replaced (``previous``) was built from, as ``recorded`` then, and its files still
+    have the digest recorded, that index is copied (or, in a preview rebuilding into the same
+    folder, kept) instead. :attr:`recorded` is what this build wrote, for the next one.
+    """
+
+    def __init__(self, site: Path, pages: dict[str, str], language: str,
+                 previous: Path | None = None, recorded: Recorded | None = None) -> None:
+        self.site, self.pages, self.language = site, pages, language
+        self.previous, self.before = previous, recorded
+        self.recorded: Recorded | None = None
+        self.reused = False
+        self._error: BokError | None = None
+        self._index: SearchIndex | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="bok-search", daemon=True)
+
+    def start(self) -> SearchBuild:
+        self._thread.start()
+        return self
+
+    def finish(self) -> None:
+        """Wait until the index is written; raise if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        """Stop indexing (a newer preview build, or a failed build); never leaves Pagefind
+        running."""
+        self._stopping.set()
+        with self._lock:
+            index = self._index
+        if index is not None:
+            index.close()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            self._build()
+        except BokError as exc:
+            self._error = exc
+        except OSError as exc:
+            self._error = BokError(f"Pagefind could not index the site for search: {exc}")
+
+    def _build(self) -> None:
+        key = _input_digest(self.pages, self.language)
+        out = self.site / FOLDER
+        if self._reuse(key, out):
+            return
+        with self._lock:
+            if self._stopping.is_set():
+                raise BokError("Pagefind was stopped before the index was written")
+            self._index = index = SearchIndex()
+        try:
+            for url, html in self.pages.items():
+                index.add_page(url, html, self.language)
+            index.write(out)
+            index.finish()
+        finally:
+            index.close()
+        written = _files_digest(out)
+        self.recorded = (key, written) if written is not None else None
+
+    def _reuse(self, key: str, out: Path) -> bool:
+        """Take the previous site's index if it was built from these pages."""
+        if self.previous is None or self.before is None or self.before[0] != key:
+            return False
+        source = self.previous / FOLDER
+        if _files_digest(source) != self.before[1]:
+            return False
+        if source.resolve() != out.resolve():
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(source, out, copy_function=shutil.copyfile)
+        self.recorded, self.reused = self.before, True
+        return True

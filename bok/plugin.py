@@ -5,8 +5,7 @@
   ``docs_dir`` (``.bok/stage/``), and give MkDocs the navigation bok decided. Material's own
   search is switched off; bok's search script and stylesheet (staged files) are loaded instead.
 * ``on_files``: keep only the files this staging wrote and the theme's own assets (nothing
-  else of the repository is ever in the site); start Pagefind and give it every chapter page,
-  which it indexes on another core while MkDocs lays the pages out.
+  else of the repository is ever in the site).
 * ``on_page_markdown`` / ``on_page_content``: a staged page's content is finished HTML, so
   MkDocs renders nothing: the page gets bok's HTML, title, description, tags and table of
   contents, all escaped or sanitized by bok.
@@ -15,8 +14,9 @@
   come from :mod:`bok.cache`, staged files are rewritten only when their bytes change, and
   MkDocs lays out only the pages whose staged file changed, unless the navigation or
   ``mkdocs.yml`` changed (then every page). Its search index is written after the pages.
-* ``on_env`` (every page's content is done): Pagefind writes the index into the site's
-  ``pagefind/`` while MkDocs renders the templates; ``on_post_build`` waits for it.
+* ``on_files`` starts the search index (:class:`bok.pagefind.SearchBuild`): Pagefind writes
+  it into the site's ``pagefind/`` while MkDocs lays the pages out (or it is taken from the
+  previous site when no indexed page changed); ``on_post_build`` waits for it.
 
 Search. The site is searched with `Pagefind <https://pagefind.app>`_, not with Material's
 ``search`` plugin: Pagefind splits its index into small chunks, so a reader's first query
@@ -66,10 +66,6 @@ from .trees import WorkTree
 
 log = get_plugin_logger(__name__)
 
-#: The folder Pagefind writes its index to, in the site.
-PAGEFIND_DIR = "pagefind/"
-
-
 class BokConfig(base.Config):
     history = c.Type(bool, default=True)
     """Show each chapter's revision history, read from Git; false builds without it."""
@@ -92,7 +88,8 @@ class BokPlugin(BasePlugin[BokConfig]):
         self.plan: site.SitePlan | None = None
         self.staged: stage.Stage | None = None
         self.root: Path | None = None
-        self.search: pagefind.SearchIndex | None = None
+        self.search: pagefind.SearchBuild | None = None
+        self._search_recorded: pagefind.Recorded | None = None  # the last build's index
         self.language = "en"  # the pages' <html lang>, which Pagefind indexes by
         self.dirty = False  # a serve that rebuilds only the pages whose staged file changed
         self.layout: str | None = None  # what every page shows besides its own content
@@ -208,15 +205,20 @@ class BokPlugin(BasePlugin[BokConfig]):
                     file.src_dir is None or os.path.realpath(file.src_dir) not in theme_dirs):
                 files.remove(file)
         self._stop_search()
-        try:
-            self.search = pagefind.SearchIndex()
-        except BokError as exc:
-            raise PluginError(f"bok: {exc.message}") from None
         # Every chapter page's content is final: Pagefind indexes them on another core while
-        # MkDocs lays them out (a dirty rebuild lays out only some, the index needs all).
-        for page in self.staged.pages.values():
-            if page.chapter is not None and page.html is not None and page.indexed:
-                self.search.add_page("/" + page.url, page.html, self.language)
+        # MkDocs lays them out (a dirty rebuild lays out only some, the index needs all); if
+        # no indexed page changed, the previous site's index is taken.
+        site_dir = Path(config.site_dir)
+        if self.dirty:
+            previous, recorded = site_dir, self._search_recorded
+        elif self.config.cache and self.previous_site is not None:
+            assert self.root is not None
+            previous = self.previous_site
+            recorded = building.search_recorded(self.root, previous)
+        else:
+            previous, recorded = None, None
+        self.search = pagefind.SearchBuild(site_dir, self.staged.search_pages(), self.language,
+                                           previous, recorded).start()
         return files
 
     def _staged(self, page) -> stage.StagedPage | None:
@@ -259,9 +261,6 @@ class BokPlugin(BasePlugin[BokConfig]):
         return server
 
     def on_env(self, env, config, files):
-        """Every page's content is ready: Pagefind writes the index while MkDocs renders."""
-        if self.search is not None:
-            self.search.write(Path(config.site_dir) / PAGEFIND_DIR)
         if self._reused:
             env.loader = jinja2.ChoiceLoader(
                 [jinja2.DictLoader({pagereuse.TEMPLATE: ""}), env.loader])
@@ -276,9 +275,12 @@ class BokPlugin(BasePlugin[BokConfig]):
         return output
 
     def save_manifest(self, site_dir: Path) -> None:
-        """Record the pages of the site just swapped in at ``site_dir``, for the next build."""
+        """Record the pages and the search index of the site just swapped in at
+        ``site_dir``, for the next build."""
         if self.manifest is not None and self.root is not None:
             self.manifest.save(caching.open_cache(self.root), site_dir)
+        if self.config.cache and self.root is not None:
+            building.save_search_recorded(self.root, site_dir, self._search_recorded)
 
     def on_post_build(self, config):
         if self._reused:
@@ -289,7 +291,7 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.dirty:
             # a preview: its pages are served now, the search index follows a few seconds
             # later; the next rebuild (or the end of the preview) stops it if it is not done
-            threading.Thread(target=_finish_quietly, args=(self.search,), daemon=True,
+            threading.Thread(target=self._finish_quietly, args=(self.search,), daemon=True,
                              name="bok-search-preview").start()
             return
         search, self.search = self.search, None
@@ -297,6 +299,15 @@ class BokPlugin(BasePlugin[BokConfig]):
             search.finish()
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
+        self._search_recorded = search.recorded
+
+    def _finish_quietly(self, search: pagefind.SearchBuild) -> None:
+        try:
+            search.finish()
+        except BokError as exc:  # stopped by a newer rebuild, or failed: the preview goes on
+            log.info(f"the preview's search index was not written: {exc.message}")
+        else:
+            self._search_recorded = search.recorded
 
     def on_build_error(self, error):
         self._stop_search()
@@ -308,13 +319,6 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.search is not None:
             self.search.close()
             self.search = None
-
-
-def _finish_quietly(search: pagefind.SearchIndex) -> None:
-    try:
-        search.finish()
-    except BokError as exc:  # stopped by a newer rebuild, or failed: the preview goes on
-        log.info(f"the preview's search index was not written: {exc.message}")
 
 
 def _rendered_by_bok(page, config, files) -> None:

@@ -138,7 +138,8 @@ def build_site(root: Path, site_dir: Path | None = None, drafts: bool = False,
                        f"site in): {exc.strerror or exc}") from None
     try:
         if engine == "zensical":
-            built = engines.build_zensical(root, staging, drafts, with_history, strict)
+            built = engines.build_zensical(root, staging, drafts, with_history, strict,
+                                           previous=target if target.is_dir() else None)
         else:
             built = _build_mkdocs(root, staging, drafts, with_history, strict,
                                   previous=target if target.is_dir() else None)

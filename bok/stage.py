@@ -80,6 +80,16 @@ class Stage:
     unpublished_links: list[tuple[str, str]] = field(default_factory=list)  # (page, target)
     written: int = 0  # files whose bytes changed in this staging
 
+    def search_pages(self) -> dict[str, str]:
+        """What the search index holds, whatever the engine: the finished HTML of every
+        chapter page but the retired ones, by URL from the site's root."""
+        return search_pages(self.pages)
+
+
+def search_pages(pages: dict[str, StagedPage]) -> dict[str, str]:
+    return {"/" + page.url: page.html for page in pages.values()
+            if page.chapter is not None and page.html is not None and page.indexed}
+
 
 def stage_folder(root: Path, drafts: bool) -> Path:
     return root / (PREVIEW if drafts else STAGE)

@@ -211,6 +211,49 @@ def test_a_warm_build_scans_only_the_bodies_that_changed(book, monkeypatch):
     assert not (site / "brakes" / "hidden").exists()
 
 
+@pytest.mark.parametrize("engine", ["mkdocs", "zensical"])
+def test_a_rebuild_takes_the_search_index_when_no_indexed_page_changed(book, engine,
+                                                                      monkeypatch):
+    from importlib.util import find_spec
+
+    from bok import pagefind
+    if engine == "zensical" and find_spec("zensical") is None:
+        pytest.skip("Zensical is not installed: pip install 'bok[zensical]' to test its engine")
+    indexed: list[list[str]] = []
+    real = pagefind.SearchIndex.add_page
+
+    def counting(self, url, content, language):
+        if not indexed or indexed[-1] is None:
+            indexed.append([])
+        indexed[-1].append(url)
+        return real(self, url, content, language)
+
+    def built() -> list[str]:
+        indexed.append(None)  # type: ignore[arg-type]
+        site = build(book, engine=engine)
+        runs = [run for run in indexed if run is not None]
+        indexed.clear()
+        assert (site / "pagefind" / "pagefind-entry.json").is_file()
+        return sorted(runs[-1]) if runs else []
+
+    monkeypatch.setattr(pagefind.SearchIndex, "add_page", counting)
+    assert built() == ["/brakes/abs/", "/brakes/drums/", "/engines/oil/"]
+    # the domain page's text is not searched: the index is taken from the site it replaces
+    book.write("content/brakes/index.md", "---\ntitle: Brakes\n---\nStopping, safely.\n")
+    assert built() == []
+    site = book.root / "site"
+    # a chapter's new state is searched (its filter), so everything is indexed again
+    book.chapter(ENGINE, title="Oil changes", body="Drain it warm, then refill.\n")
+    assert built() == ["/brakes/abs/", "/brakes/drums/", "/engines/oil/"]
+    assert built() == []
+    # an index edited in the site is never carried forward
+    meta = sorted((site / "pagefind").rglob("*.pf_meta"))[0]
+    meta.write_bytes(b"tampered")
+    assert built() == ["/brakes/abs/", "/brakes/drums/", "/engines/oil/"]
+    assert all(path.read_bytes() != b"tampered"
+               for path in (site / "pagefind").rglob("*") if path.is_file())
+
+
 def test_a_damaged_entry_is_rebuilt_never_trusted(book):
     site = build(book)
     before = pages(site)

@@ -20,6 +20,7 @@ from .test_search_browser import (  # noqa: F401 (browser is a fixture)
     hermetic,
     serving,
 )
+from .test_engines import engine  # noqa: F401 (a fixture: each engine in turn)
 from .test_site import article, build, indexed_pages, page, searchable
 
 ABS = "content/brakes/abs.md"
@@ -123,13 +124,14 @@ def _retire(repo):
 
 
 def test_a_superseded_chapter_stays_readable_under_a_banner_and_leaves_search(repo,
-                                                                               monkeypatch):
+                                                                               monkeypatch,
+                                                                               engine):
     monkeypatch.setenv("BOK_TODAY", TODAY)
     repo.write("mkdocs.yml", MKDOCS)
     _retire(repo)
     data = repo.check_json()
     assert state_of(data, OLD) == "endorsed" and not findings(data, "unknown-successor")
-    site = build(repo)
+    site = build(repo, engine=engine)
     old = article(page(site, "brakes/bleeding-2019"))
     assert "Bleed the calipers in the old sequence" in old
     banner = old.split('<div class="admonition warning bok-retired">')[1].split("</div>")[0]
