@@ -17,7 +17,7 @@ from typing import Any
 from . import cache as caching
 from . import clock, history, pagefind, render, site, stage
 from .errors import BokError
-from .loading import CleanBodies, load_book, remembering, rules_problems
+from .loading import Remembered, load_book, remembering, rules_problems
 from .policy import evaluate_book
 from .revisions import earlier_endorsed
 from .trees import WorkTree
@@ -71,9 +71,9 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(history.read_history, root) if settings.history else None
         cache = caching.open_cache(root) if settings.cache else caching.Cache(None)
-        with remembering(_clean_bodies(cache)) as bodies:
+        with remembering(Remembered.from_kept(cache.get(_SCAN, _LOADED))) as memory:
             book = load_book(WorkTree(root))
-        cache.put(_SCAN, _CLEAN, sorted(bodies.found))
+        cache.put(_SCAN, _LOADED, memory.kept())
         hist = reading.result() if reading is not None else None
     for finding in rules_problems(book)[:1]:  # nothing can be judged: stop, with the cause
         raise BokError(str(finding))
@@ -95,7 +95,7 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     return StagedBook(plan, staged, warnings)
 
 
-_SCAN, _CLEAN = "scan", "clean"
+_SCAN, _LOADED = "scan", "loaded"
 _SEARCH = "search"
 
 
@@ -114,13 +114,6 @@ def save_search_recorded(root: Path, site: Path, recorded: pagefind.Recorded | N
     if recorded is not None:
         caching.open_cache(root).put(_SEARCH, caching.digest("site", str(site)),
                                      list(recorded))
-
-
-def _clean_bodies(cache: caching.Cache) -> CleanBodies:
-    """The bodies the last build found clean, if its cache is there (one entry, read once)."""
-    found = cache.get(_SCAN, _CLEAN)
-    known = [key for key in found if isinstance(key, str)] if isinstance(found, list) else []
-    return CleanBodies.for_code(known)
 
 
 def check_docs_dir(root: Path, docs_dir: Path, expected: Path) -> None:

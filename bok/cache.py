@@ -7,9 +7,10 @@ on, so a changed input is a different key (a miss), never a stale hit:
   page's Markdown, its path and URL, every page URL of the site (links resolve against them),
   the extension list and its configuration, and the versions of bok, Markdown, its extensions
   and the sanitizer (plus the source of bok's renderer and sanitizer).
-* ``scan``: the digests of the Markdown bodies the loader found clean, neither too costly
-  to render nor unsafe (:class:`bok.loading.CleanBodies`); one entry, read once, so a rebuild
-  scans only the bodies that changed. A body with problems is never in it.
+* ``scan``: what the loader found without problems (:class:`bok.loading.Remembered`): the
+  digests of the Markdown bodies neither too costly to render nor unsafe, and the records
+  that loaded without a finding; one entry, read once, so a rebuild checks only the files
+  that changed. A file with problems is never in it.
 * ``signature``: which key made an SSHSIG signature over a record's signed bytes (or why it
   does not verify); the key is those bytes and the signature. Whether that key belongs to the
   record's member is decided by :func:`bok.signing.verify_record` on every build, from the

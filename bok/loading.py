@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -50,46 +51,81 @@ PLAIN_TEXT_FIELDS = ("title", "summary", "description")
 
 
 @dataclass
-class CleanBodies:
-    """The Markdown bodies earlier loads found clean (neither too costly to render nor
-    unsafe), by a digest of the body, the scanning code and the book's extensions: a rebuild
-    skips scanning them again, about a third of loading a book. Only "clean" is remembered,
-    so a body with problems is scanned, and reported, every time. Kept by :mod:`bok.cache`
-    (``scan``), which is not used when it cannot be trusted."""
+class Remembered:
+    """What earlier loads found, so a rebuild redoes only what changed (about half of loading
+    a book): the Markdown bodies found clean (neither too costly to render nor unsafe) and the
+    records that loaded without a finding, each by a digest of its bytes, the loading code
+    and what else it depends on. Only what had no problem is remembered, so a file with
+    problems is checked, and reported, every time. Kept by :mod:`bok.cache` (``scan``), which
+    is not used when it cannot be trusted."""
 
-    context: str  # what a scan's outcome depends on besides the body
-    known: frozenset[str] = frozenset()
-    found: set[str] = field(default_factory=set)  # clean in this load: what to keep
+    context: str  # the loading code: a changed rule is a different key
+    clean: frozenset[str] = frozenset()
+    records: dict[str, dict] = field(default_factory=dict)
+    found_clean: set[str] = field(default_factory=set)  # this load's: what to keep
+    found_records: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
-    def for_code(cls, known: Collection[str] = ()) -> CleanBodies:
-        return cls(caching.code_fingerprint([limits, unsafe, render, document]),
-                   frozenset(known))
+    def for_code(cls, clean: Collection[str] = (),
+                 records: dict[str, dict] | None = None) -> Remembered:
+        return cls(caching.code_fingerprint([limits, unsafe, render, document, schema,
+                                             strictyaml, sys.modules[__name__]]),
+                   frozenset(clean), dict(records or {}))
 
-    def key(self, kind: str, body: str, extensions: Any = None) -> str:
+    def key(self, kind: str, text: str | bytes, *more: Any) -> str:
         """``kind``: a ``page`` body is scanned with the book's extensions; a ``record``'s
-        comments only for their cost."""
-        return caching.digest(self.context, kind, repr(extensions), body)
+        comments only for their cost; a ``file`` is a whole record file."""
+        return caching.digest(self.context, kind, repr(more), text)
 
-    def clean(self, key: str) -> bool:
-        if key in self.known:
-            self.found.add(key)
+    def is_clean(self, key: str) -> bool:
+        if key in self.clean:
+            self.found_clean.add(key)
             return True
         return False
 
+    def record(self, key: str) -> Record | None:
+        fields = self.records.get(key)
+        if fields is None:
+            return None
+        try:
+            record = Record(**{**fields, "date": dt.date.fromisoformat(fields["date"])})
+        except (TypeError, ValueError, KeyError):
+            return None
+        self.found_records[key] = fields
+        return record
 
-_clean_bodies: ContextVar[CleanBodies | None] = ContextVar("bok_clean_bodies", default=None)
+    def add_record(self, key: str, record: Record) -> None:
+        self.found_records[key] = {**dataclasses.asdict(record),
+                                   "date": record.date.isoformat()}
+
+    def kept(self) -> dict:
+        """What to keep for the next load: this load's findings only (the rest is stale)."""
+        return {"clean": sorted(self.found_clean), "records": self.found_records}
+
+    @classmethod
+    def from_kept(cls, kept: Any) -> Remembered:
+        if not isinstance(kept, dict):
+            return cls.for_code()
+        clean = kept.get("clean")
+        records = kept.get("records")
+        return cls.for_code(
+            [k for k in clean if isinstance(k, str)] if isinstance(clean, list) else [],
+            {k: v for k, v in records.items() if isinstance(v, dict)}
+            if isinstance(records, dict) else {})
+
+
+_remembered: ContextVar[Remembered | None] = ContextVar("bok_remembered", default=None)
 
 
 @contextmanager
-def remembering(bodies: CleanBodies) -> Iterator[CleanBodies]:
-    """Load books inside this block with ``bodies``: known clean bodies are not scanned
-    again, and the clean ones of this load are added to ``bodies.found``."""
-    token = _clean_bodies.set(bodies)
+def remembering(memory: Remembered) -> Iterator[Remembered]:
+    """Load books inside this block with ``memory``: what it holds is not checked again, and
+    what this load found without problems is added to it."""
+    token = _remembered.set(memory)
     try:
-        yield bodies
+        yield memory
     finally:
-        _clean_bodies.reset(token)
+        _remembered.reset(token)
 
 
 class Tree(Protocol):
@@ -443,9 +479,9 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
     A page Markdown would take too long to render is reported instead, and not rendered.
     """
     rendering = book.extensions
-    bodies = _clean_bodies.get()
-    key = bodies.key("page", body, rendering) if bodies is not None else ""
-    if bodies is not None and bodies.clean(key):
+    memory = _remembered.get()
+    key = memory.key("page", body, rendering) if memory is not None else ""
+    if memory is not None and memory.is_clean(key):
         return False
     costly = _costly_markdown(path, body, first_line, book.findings)
     if costly:
@@ -453,8 +489,8 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
     found = unsafe.unsafe_constructs(
         body, extensions=rendering.names if rendering else None,
         extension_configs=rendering.configs if rendering else None)
-    if bodies is not None and not found:
-        bodies.found.add(key)
+    if memory is not None and not found:
+        memory.found_clean.add(key)
     for line, description in found:
         book.findings.append(Finding(
             path, "unsafe-html", f"the page contains {description}",
@@ -466,14 +502,14 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
 def _costly_markdown(path: str, body: str, first_line: int, findings: list[Finding],
                      remembered: bool = False) -> bool:
     """Report a body Markdown would take too long to render (``remembered``: a record's
-    comments, whose clean outcome is kept in :class:`CleanBodies`)."""
-    bodies = _clean_bodies.get() if remembered else None
-    key = bodies.key("record", body) if bodies is not None else ""
-    if bodies is not None and bodies.clean(key):
+    comments, whose clean outcome is kept in :class:`Remembered`)."""
+    memory = _remembered.get() if remembered else None
+    key = memory.key("record", body) if memory is not None else ""
+    if memory is not None and memory.is_clean(key):
         return False
     problems = limits.markdown_problems(body)
-    if bodies is not None and not problems:
-        bodies.found.add(key)
+    if memory is not None and not problems:
+        memory.found_clean.add(key)
     for problem in problems:
         finding = problem.finding(path)
         if finding.line is not None:
@@ -638,8 +674,23 @@ def _load_records(tree: Tree, entries: list[Entry], book: Book) -> None:
 def load_record(tree: Source, path: str, findings: list[Finding],
                 limit_kb: int = Limits.record_kb) -> Record | None:
     """Load one review record and check where it points; None if it is unusable."""
-    doc = None
     data = tree.read(path) or b""
+    memory = _remembered.get()
+    if memory is None:
+        return _load_record(path, data, findings, limit_kb)
+    key = memory.key("file", data, path, limit_kb)
+    record = memory.record(key)
+    if record is not None:
+        return record
+    count = len(findings)
+    record = _load_record(path, data, findings, limit_kb)
+    if record is not None and len(findings) == count:
+        memory.add_record(key, record)
+    return record
+
+
+def _load_record(path: str, data: bytes, findings: list[Finding], limit_kb: int
+                 ) -> Record | None:
     if _too_large(path, data, limit_kb, "review record", "record_kb", findings):
         return None
     try:

@@ -8,6 +8,7 @@ from REV). Neither source ever follows a symbolic link: a link is reported, not 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from . import git
 
 FILE, LINK, OTHER = "file", "link", "other"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO in the book must not block the read
 
 
 @dataclass(frozen=True)
@@ -30,21 +33,35 @@ class WorkTree:
         self.root = Path(root)
 
     def walk(self, top: str) -> Iterator[Entry]:
-        base = self.root / top
-        if base.is_symlink():
+        """Every entry under ``top``, folder by folder (links to folders first, then the
+        other entries, by name), from the directory entries alone: no ``stat`` per file."""
+        if (self.root / top).is_symlink():
             yield Entry(top, LINK)
             return
-        for folder, dirs, files in os.walk(base, followlinks=False):
-            rel = Path(folder).relative_to(self.root).as_posix()
-            for name in sorted(dirs):
-                if (Path(folder) / name).is_symlink():
-                    yield Entry(f"{rel}/{name}", LINK)
-            dirs[:] = sorted(d for d in dirs if not (Path(folder) / d).is_symlink()
-                             and not d.startswith("."))
-            for name in sorted(files):
-                full = Path(folder) / name
-                kind = LINK if full.is_symlink() else FILE if full.is_file() else OTHER
-                yield Entry(f"{rel}/{name}", kind)
+        yield from self._walk(top)
+
+    def _walk(self, rel: str) -> Iterator[Entry]:
+        try:
+            with os.scandir(self.root / rel) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        folders = []
+        for entry in entries:  # a link to a folder, as os.walk lists it among the folders
+            if entry.is_symlink() and entry.is_dir():
+                yield Entry(f"{rel}/{entry.name}", LINK)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    folders.append(entry.name)
+            elif entry.is_symlink():
+                if not entry.is_dir():
+                    yield Entry(f"{rel}/{entry.name}", LINK)
+            else:
+                kind = FILE if entry.is_file(follow_symlinks=False) else OTHER
+                yield Entry(f"{rel}/{entry.name}", kind)
+        for name in folders:
+            yield from self._walk(f"{rel}/{name}")
 
     def files(self, top: str) -> list[str]:
         """The regular files under ``top``, as :meth:`walk` finds them, listed fast: from the
@@ -67,10 +84,21 @@ class WorkTree:
         return sorted(found)
 
     def read(self, path: str) -> bytes | None:
-        full = self.root / path
-        if full.is_symlink() or not full.is_file():
+        """The bytes of the regular file at ``path``; None for a link, a folder or nothing
+        (one ``open`` that refuses a link, then ``fstat``: a book has thousands of files)."""
+        try:
+            fd = os.open(self.root / path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+        except OSError:
             return None
-        return full.read_bytes()
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with os.fdopen(fd, "rb") as file:
+                fd = -1
+                return file.read()
+        finally:
+            if fd >= 0:
+                os.close(fd)
 
     def exists(self, path: str) -> bool:
         return (self.root / path).is_file() and not (self.root / path).is_symlink()

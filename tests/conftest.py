@@ -180,3 +180,15 @@ def findings(data: dict, rule: str | None = None, path: str | None = None) -> li
 
 def state_of(data: dict, path: str) -> str:
     return next(c["state"] for c in data["chapters"] if c["path"] == path)
+
+
+ZENSICAL_MISSING = "Zensical is not installed: pip install 'bok[zensical]' to test its engine"
+
+
+@pytest.fixture(params=["mkdocs", "zensical"])
+def engine(request) -> str:
+    """Each engine in turn (Zensical's run is skipped, saying why, when it is absent)."""
+    from importlib.util import find_spec
+    if request.param == "zensical" and find_spec("zensical") is None:
+        pytest.skip(ZENSICAL_MISSING)
+    return request.param

@@ -17,7 +17,7 @@ from bok import engines, verify
 from bok.errors import BokError
 from bok.publish import build_site
 
-from .conftest import CHECKOUT, TODAY, findings
+from .conftest import CHECKOUT, TODAY, ZENSICAL_MISSING, findings
 from .test_sanitize import RAW_HTML_VECTORS, assert_harmless
 from .test_sanitize import VECTORS as MARKDOWN_VECTORS
 from .test_site import (
@@ -32,15 +32,6 @@ from .test_site import (
     searchable,
     site_text,
 )
-
-ZENSICAL_MISSING = "Zensical is not installed: pip install 'bok[zensical]' to test its engine"
-
-
-@pytest.fixture(params=["mkdocs", "zensical"])
-def engine(request) -> str:
-    if request.param == "zensical" and find_spec("zensical") is None:
-        pytest.skip(ZENSICAL_MISSING)
-    return request.param
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from .test_search_browser import (  # noqa: F401 (browser is a fixture)
     hermetic,
     serving,
 )
-from .test_engines import engine  # noqa: F401 (a fixture: each engine in turn)
 from .test_site import article, build, indexed_pages, page, searchable
 
 ABS = "content/brakes/abs.md"
