@@ -80,9 +80,10 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
     warnings = [str(f) for f in book.findings if f.is_error]
     if hist is not None and hist.shallow:
         raise BokError(SHALLOW_FIX)
+    signer = caching.CachedSigner(cache)
     statuses, verifications = evaluate_book(book, today, earlier=earlier_endorsed(root, hist),
-                                            signer=caching.cached_signer(cache))
-    cache.prune("signature")
+                                            signer=signer)
+    signer.save()
     plan = site.plan_site(root, book, statuses, verifications, hist, today, drafts=drafts,
                           repo_url=settings.repo_url, theme_tags=settings.tags)
     staged = stage.stage_site(root, plan, renderer, drafts, settings.directory_urls,

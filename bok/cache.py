@@ -12,7 +12,8 @@ on, so a changed input is a different key (a miss), never a stale hit:
   that loaded without a finding; one entry, read once, so a rebuild checks only the files
   that changed. A file with problems is never in it.
 * ``signature``: which key made an SSHSIG signature over a record's signed bytes (or why it
-  does not verify); the key is those bytes and the signature. Whether that key belongs to the
+  does not verify), by a digest of those bytes and the signature; one entry for the book
+  (:class:`CachedSigner`). Whether that key belongs to the
   record's member is decided by :func:`bok.signing.verify_record` on every build, from the
   registry of that build: a changed registry is never answered from the cache.
 
@@ -175,22 +176,37 @@ def verify_signature(message: bytes, armored: str) -> str:
     return sshsig.verify(message, armored).fingerprint
 
 
-def cached_signer(cache: Cache) -> Signer:
-    """:func:`verify_signature`, answered from ``cache`` when the same bytes were checked."""
+class CachedSigner:
+    """:func:`verify_signature`, answered from one ``signature`` entry that holds every result
+    of the last build (read once: a book has thousands of records); :meth:`save` keeps this
+    build's results, and only those, for the next."""
 
-    def signer(message: bytes, armored: str) -> str:
+    KEY = "all"
+
+    def __init__(self, cache: Cache):
+        self.cache = cache
+        found = cache.get("signature", self.KEY)
+        self.known: dict[str, Any] = found if isinstance(found, dict) else {}
+        self.used: dict[str, Any] = {}
+
+    def __call__(self, message: bytes, armored: str) -> str:
         key = digest(sshsig.NAMESPACE, message, armored)
-        found = cache.get("signature", key)
+        found = self.known.get(key)
         if isinstance(found, dict) and isinstance(found.get("fingerprint"), str):
+            self.used[key] = found
             return found["fingerprint"]
         if isinstance(found, dict) and isinstance(found.get("error"), str):
+            self.used[key] = found
             raise sshsig.SignatureError(found["error"])
         try:
             fingerprint = verify_signature(message, armored)
         except sshsig.SignatureError as exc:
-            cache.put("signature", key, {"error": str(exc)})
+            self.used[key] = {"error": str(exc)}
             raise
-        cache.put("signature", key, {"fingerprint": fingerprint})
+        self.used[key] = {"fingerprint": fingerprint}
         return fingerprint
 
-    return signer
+    def save(self) -> None:
+        if self.used != self.known:
+            self.cache.put("signature", self.KEY, self.used)
+        self.cache.prune("signature")

@@ -26,6 +26,9 @@ from .site import (
 )
 
 FOLDER, BOOK_PAGE = HEALTH_DIR, HEALTH_PAGE
+#: Rows of each chapter list on the book's page, most urgent first; each domain's page lists
+#: all of its own. (A 3,000-chapter book's lists made a page of 1.3 MB nobody reads whole.)
+BOOK_ROWS = 25
 
 
 def domain_page(domain: str) -> str:
@@ -54,11 +57,15 @@ def _page(ctx: _Context, plan: SitePlan, health: Health, src: str, title: str) -
         return ", ".join(link(member_page(i), src, _member_name(ctx.book, i)) for i in ids) \
             or "nobody"
 
-    def table(head: list[str], rows: list[list[str]]) -> str:
+    def table(head: list[str], rows: list[list[str]], capped: bool = False) -> str:
+        shown = rows[:BOOK_ROWS] if capped and health.domain is None else rows
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-                  for row in rows]
-        return "\n".join(lines) + "\n\n"
+                  for row in shown]
+        more = "" if len(shown) == len(rows) else (
+            f"\n\nThe {len(shown)} most urgent of {len(rows)}; each domain's page (above) "
+            "lists all of its own.")
+        return "\n".join(lines) + more + "\n\n"
 
     counts = health.counts
     share = health.endorsed_share
@@ -77,14 +84,14 @@ def _page(ctx: _Context, plan: SitePlan, health: Health, src: str, title: str) -
     if health.lapsed:
         parts.append(table(["Chapter", "Lapsed on", "May re-validate"], [
             [chapter(x.path, x.title), str(x.on), people(x.may_revalidate)]
-            for x in health.lapsed]))
+            for x in health.lapsed], capped=True))
     else:
         parts.append("No endorsement has lapsed.\n\n")
     parts.append(f"## Lapsing within {HORIZON} days\n\n")
     if health.lapsing:
         parts.append(table(["Chapter", "Lapses on", "In days", "Endorsed by"], [
             [chapter(x.path, x.title), str(x.on), str(x.days), people(x.endorsed_by)]
-            for x in health.lapsing]))
+            for x in health.lapsing], capped=True))
     else:
         parts.append(f"No endorsement lapses within {HORIZON} days.\n\n")
     parts.append("## Review queue\n\n")
@@ -92,7 +99,7 @@ def _page(ctx: _Context, plan: SitePlan, health: Health, src: str, title: str) -
         parts.append("Oldest first; waiting since the commit that made the current text.\n\n")
         parts.append(table(["Chapter", "State", "Waiting since", "Days", "May endorse"], [
             [chapter(x.path, x.title), text(x.state), str(x.since or "not committed"),
-             str(x.days), people(x.may_endorse)] for x in health.queue]))
+             str(x.days), people(x.may_endorse)] for x in health.queue], capped=True))
     else:
         parts.append("No chapter awaits endorsement.\n\n")
     parts.append("## Reviewer load\n\n")
@@ -106,7 +113,7 @@ def _page(ctx: _Context, plan: SitePlan, health: Health, src: str, title: str) -
         parts.append("Chapters fewer experts may endorse than the policy needs:\n\n")
         parts.append(table(["Chapter", "Needs", "Eligible experts"], [
             [chapter(u.path, u.title), str(u.needed), people(u.eligible)]
-            for u in health.understaffed]))
+            for u in health.understaffed], capped=True))
     parts.append(table(["Domain", "Experts", "Stewards among them", "Short of"], [
         [link(f"{s.domain}/index.md", src, s.title), people(s.experts), people(s.stewards),
          text("; ".join(s.problems)) or "-"] for s in health.staff]))

@@ -10,8 +10,8 @@ of two things, and both are digested:
   options, the versions of MkDocs, the theme, Jinja and bok's own code, and whether drafts are
   shown. A theme ``custom_dir``, hooks or any plugin but bok's, search and tags: no reuse at
   all (their templates or code could read anything);
-* the **page** (:func:`page_digest`): its staged file's bytes and everything bok hands MkDocs
-  for it (HTML, title, description, tags, table of contents).
+* the **page** (:func:`page_digest`): everything bok hands MkDocs for it (HTML, title,
+  description, tags, table of contents), of which its staged file is made too.
 
 After a build is swapped in, a manifest (:class:`Manifest`, in :mod:`bok.cache`, so it is
 checked like every entry and never read when Git tracks ``.bok/``) records, for that site
@@ -61,9 +61,10 @@ def layout_digest(config, pages: dict[str, Any], nav: Any, drafts: bool,
                           "drafts" if drafts else "published")
 
 
-def page_digest(staged_page: Any, staged_file: bytes) -> str:
-    """A page's own inputs: its staged file and what bok hands MkDocs for it."""
-    return caching.digest(repr(staged_page), staged_file)
+def page_digest(staged_page: Any) -> str:
+    """A page's own inputs: everything bok hands MkDocs for it (MkDocs does not read the
+    staged file of a finished page, which is made of the same)."""
+    return caching.digest(repr(staged_page))
 
 
 def _manifest_key(site: Path) -> str:

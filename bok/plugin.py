@@ -161,13 +161,8 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.previous_site is not None:
             self._previous = pagereuse.Manifest.load(cache, self.previous_site)
         for src_uri, staged in self.staged.pages.items():
-            if staged.html is None:
-                continue  # the engine renders it (the tags index)
-            try:
-                data = (self.staged.folder / src_uri).read_bytes()
-            except OSError:
-                continue
-            self._digests[src_uri] = pagereuse.page_digest(staged, data)
+            if staged.html is not None:  # not the tags index, which the engine renders
+                self._digests[src_uri] = pagereuse.page_digest(staged)
 
     def _reuse(self, page) -> None:
         """A page whose previous output is still right is laid out by an empty template and
@@ -223,6 +218,12 @@ class BokPlugin(BasePlugin[BokConfig]):
 
     def _staged(self, page) -> stage.StagedPage | None:
         return self.staged.pages.get(page.file.src_uri) if self.staged else None
+
+    def on_page_read_source(self, page, config):
+        """A finished page is not read back: bok hands MkDocs its content and metadata in
+        the events below (MkDocs would parse the staged file's front matter for nothing)."""
+        staged = self._staged(page)
+        return "" if staged is not None and staged.html is not None else None
 
     def on_page_markdown(self, markdown, page, config, files):
         staged = self._staged(page)

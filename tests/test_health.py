@@ -246,6 +246,27 @@ def test_the_health_pages_of_the_built_site(tended, monkeypatch, tmp_path):
     assert "data-pagefind-body" not in book
 
 
+def test_the_book_page_lists_the_most_urgent_and_each_domain_page_all(repo, monkeypatch,
+                                                                        tmp_path):
+    from bok.healthpage import BOOK_ROWS
+    monkeypatch.setenv("BOK_TODAY", TODAY)
+    repo.write("mkdocs.yml", MKDOCS)
+    waiting = BOOK_ROWS + 2
+    for n in range(waiting):  # written a day apart: the oldest waits longest
+        repo.chapter(f"content/brakes/step-{n:02d}.md", title=f"Step {n}")
+        repo.commit(f"step {n}", date=at(f"2026-05-{n + 1:02d}"))
+    site = build_site(repo.root, tmp_path / "site").site
+    book = article(page(site, "book-health"))
+    queue = book.split("Review queue")[1].split("Reviewer load")[0]
+    assert queue.count("<tr>") == BOOK_ROWS + 1  # the head, then the most urgent
+    assert "content/brakes/step-00.md" in queue
+    assert f"content/brakes/step-{waiting - 1:02d}.md" not in queue
+    assert f"The {BOOK_ROWS} most urgent of {waiting}" in queue
+    brakes = article(page(site, "book-health/brakes"))
+    queue = brakes.split("Review queue")[1].split("Reviewer load")[0]
+    assert queue.count("<tr>") == waiting + 1 and "most urgent of" not in queue
+
+
 def test_per_type_and_per_domain_revalidation_periods(repo):
     repo.write("reviews/policy.yml", "types:\n  lesson: {revalidate_after_days: 0}\n"
                                      "domains:\n  brakes:\n    types:\n"
