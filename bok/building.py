@@ -47,6 +47,7 @@ class Settings:
     site_name: str = ""  # mkdocs.yml's: the Atom feed's title
     site_url: str | None = None  # http(s) only: the feed's links are absolute with it
     cache: bool = True  # keep rendered pages and checked signatures in .bok/cache/
+    preview: bool = False  # a preview process (bok serve), which stages on every edit
 
 
 @dataclass
@@ -90,7 +91,7 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
                               settings.permalink, settings.tags,
                               links_from_source=settings.links_from_source,
                               site_name=settings.site_name, site_url=settings.site_url,
-                              cache=cache)
+                              cache=cache, in_memory=settings.preview)
     warnings += [f"content/{page}: the link to '{target}' reaches no published page; readers "
                  "see its text without a link" for page, target in staged.unpublished_links]
     return StagedBook(plan, staged, warnings)

@@ -9,6 +9,8 @@ endorsed by nobody); a drafts preview shows their titles too.
 
 from __future__ import annotations
 
+import functools
+
 from .health import HORIZON, Health
 from .revisions import book_health
 from .site import (
@@ -53,9 +55,12 @@ def _page(ctx: _Context, plan: SitePlan, health: Health, src: str, title: str) -
             return link(page, src, plan.pages[page].title)
         return text(shown) if ctx.drafts else f"`{text(path)}`"
 
+    @functools.cache
+    def person(member_id: str) -> str:  # a page names the same few experts on every row
+        return link(member_page(member_id), src, _member_name(ctx.book, member_id))
+
     def people(ids) -> str:
-        return ", ".join(link(member_page(i), src, _member_name(ctx.book, i)) for i in ids) \
-            or "nobody"
+        return ", ".join(person(i) for i in ids) or "nobody"
 
     def table(head: list[str], rows: list[list[str]], capped: bool = False) -> str:
         shown = rows[:BOOK_ROWS] if capped and health.domain is None else rows

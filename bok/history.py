@@ -250,6 +250,11 @@ def _follow(
     return revisions
 
 
+#: The last history read in this process, by repository, HEAD and paths: a preview rebuilds
+#: on every edit, and the commits it reads are the same until HEAD moves.
+_LAST: list = [None, None]
+
+
 def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "reviews/")) -> History:
     """Read the history of every file under ``paths_under`` at HEAD, in one ``git log``.
 
@@ -282,6 +287,9 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
     if proc.returncode != 0 or len(lines) < 3:
         return history  # a repository without commits
     head = lines[-1].strip()
+    memo_key = (str(repo_root.resolve()), head, lines[0], lines[1], tuple(paths_under))
+    if _LAST[0] == memo_key and _LAST[1] is not None:
+        return _LAST[1]  # committed history does not change while HEAD stays (bok serve)
     history.head = head
     history.object_format = "sha256" if len(head) == 64 else "sha1"
     pathspecs = _pathspecs(paths_under)
@@ -314,6 +322,7 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
     if proc.returncode != 0:
         raise git.GitError(f"git log failed in {repo_root}: {_decode_text(proc.stderr)}")
     history.revisions = _follow(head_paths, _parse_log(proc.stdout))
+    _LAST[0], _LAST[1] = memo_key, history
     return history
 
 

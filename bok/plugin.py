@@ -120,6 +120,8 @@ class BokPlugin(BasePlugin[BokConfig]):
             raise PluginError(f"bok: {exc.message}") from None
         self.language = _language(config)
         _material_search_off(config)
+        if self.dirty:  # a preview needs no sitemap, which lists every page on each rebuild
+            config.theme.static_templates.discard("sitemap.xml")
         for extra, name in ((config.extra_javascript, stage.SEARCH_SCRIPT),
                             (config.extra_css, stage.STYLESHEET)):
             if name not in [str(item) for item in extra]:
@@ -132,7 +134,7 @@ class BokPlugin(BasePlugin[BokConfig]):
             tags="material/tags" in config.plugins or "tags" in config.plugins,
             history=self.config.history and os.environ.get("BOK_NO_HISTORY") != "1",
             site_name=config.site_name or "", site_url=building.http_url(config.site_url),
-            cache=self.config.cache)
+            cache=self.config.cache, preview=self.dirty)
         try:
             staged = building.stage_book(self.root, settings, drafts)
         except BokError as exc:
@@ -200,9 +202,15 @@ class BokPlugin(BasePlugin[BokConfig]):
                     file.src_dir is None or os.path.realpath(file.src_dir) not in theme_dirs):
                 files.remove(file)
         self._stop_search()
-        # Every chapter page's content is final: Pagefind indexes them on another core while
-        # MkDocs lays them out (a dirty rebuild lays out only some, the index needs all); if
-        # no indexed page changed, the previous site's index is taken.
+        if not self.dirty:  # a preview's index is started once its pages are written
+            self._start_search(config)
+        return files
+
+    def _start_search(self, config) -> None:
+        """Every chapter page's content is final: Pagefind indexes them on another core while
+        MkDocs lays them out (a dirty rebuild lays out only some, the index needs all); if
+        no indexed page changed, the previous site's index is taken."""
+        assert self.staged is not None
         site_dir = Path(config.site_dir)
         if self.dirty:
             previous, recorded = site_dir, self._search_recorded
@@ -214,7 +222,6 @@ class BokPlugin(BasePlugin[BokConfig]):
             previous, recorded = None, None
         self.search = pagefind.SearchBuild(site_dir, self.staged.search_pages(), self.language,
                                            previous, recorded).start()
-        return files
 
     def _staged(self, page) -> stage.StagedPage | None:
         return self.staged.pages.get(page.file.src_uri) if self.staged else None
@@ -287,11 +294,13 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self._reused:
             log.info(f"{len(self._reused)} unchanged pages taken from the site this build "
                      "replaces")
+        if self.dirty and self.staged is not None:
+            # a preview: its pages are served now, the search index follows a few seconds
+            # later; the next rebuild (or the end of the preview) stops it if it is not done
+            self._start_search(config)
         if self.search is None:
             return
         if self.dirty:
-            # a preview: its pages are served now, the search index follows a few seconds
-            # later; the next rebuild (or the end of the preview) stops it if it is not done
             threading.Thread(target=self._finish_quietly, args=(self.search,), daemon=True,
                              name="bok-search-preview").start()
             return

@@ -99,20 +99,21 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
                directory_urls: bool = True, permalink: str | None = None,
                tags_page: bool = False, links_from_source: bool = False,
                site_name: str = "", site_url: str | None = None,
-               cache: caching.Cache | None = None) -> Stage:
+               cache: caching.Cache | None = None, in_memory: bool = False) -> Stage:
     """Render every planned page and write the staged tree; return what was staged.
 
     ``links_from_source``: write relative links as seen from the staged file's folder, for an
     engine that rewrites them as it would a Markdown link (Zensical), not from the page's URL.
     ``site_name`` and ``site_url`` (mkdocs.yml's) title the Atom feed and make its links
     absolute. With a ``cache``, a page whose render inputs were rendered before is not
-    rendered again."""
+    rendered again; ``in_memory`` (a preview, which stages on every edit) keeps them in this
+    process too."""
     folder = stage_folder(root, drafts)
     urls = {src: render.page_url(src, directory_urls) for src in plan.pages}
     if tags_page:
         urls[site.TAGS_PAGE] = render.page_url(site.TAGS_PAGE, directory_urls)
     files_linked = {**urls, feed.FEED: feed.FEED}  # pages may link to the feed too
-    cached = _Renders(renderer, files_linked, cache) if cache is not None else None
+    cached = _Renders(renderer, files_linked, cache, in_memory) if cache is not None else None
     pages: dict[str, StagedPage] = {}
     unpublished: list[tuple[str, str]] = []
     # Two passes: every body is rendered first, so each chapter page can list the chapters
@@ -160,6 +161,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
     written = write_tree(folder, files)
     if cache is not None:
         cache.prune(_RENDER)
+    if cached is not None:
+        cached.forget_unused()
     return Stage(folder, pages, _nav(plan), set(files), unpublished, written)
 
 
@@ -181,13 +184,20 @@ def _referenced_by(plan: site.SitePlan, rendered: dict[str, render.Rendered]
 
 
 _RENDER = "render"
+#: The pages a preview (``bok serve``) rendered, by the same keys as the cache's: it stages
+#: the book again on every edit, and need not read them back from disk each time.
+_RENDERED: dict[str, render.Rendered] = {}
+_Rendered = render.Rendered
 
 
 class _Renders:
     """Renders through the cache: the key is everything the rendered HTML depends on."""
 
-    def __init__(self, renderer: render.Renderer, urls: dict[str, str], cache: caching.Cache):
+    def __init__(self, renderer: render.Renderer, urls: dict[str, str], cache: caching.Cache,
+                 in_memory: bool = False):
         self.renderer, self.urls, self.cache = renderer, urls, cache
+        self.in_memory = in_memory and cache.folder is not None
+        self.used: set[str] = set()
         self.context = caching.digest(
             caching.code_fingerprint([render, sanitize]),
             caching.config_fingerprint(renderer.settings),
@@ -195,6 +205,22 @@ class _Renders:
 
     def render(self, markdown: str, src: str, url: str) -> render.Rendered:
         key = caching.digest(self.context, src, url, markdown)
+        self.used.add(key)
+        if self.in_memory and key in _RENDERED:
+            self.cache.used.setdefault(_RENDER, set()).add(key)  # kept on disk too
+            return _RENDERED[key]
+        out = self._render(key, markdown, src, url)
+        if self.in_memory:
+            _RENDERED[key] = out
+        return out
+
+    def forget_unused(self) -> None:
+        """Keep in memory only this staging's pages (one book's worth)."""
+        if self.in_memory:
+            for key in set(_RENDERED) - self.used:
+                del _RENDERED[key]
+
+    def _render(self, key: str, markdown: str, src: str, url: str) -> _Rendered:
         found = self.cache.get(_RENDER, key)
         if found is not None:
             try:
