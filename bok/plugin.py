@@ -41,6 +41,7 @@ import threading
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
@@ -269,6 +270,8 @@ class BokPlugin(BasePlugin[BokConfig]):
         return server
 
     def on_env(self, env, config, files):
+        if self.dirty:  # a preview compiles the theme's templates once, not on every edit
+            env.bytecode_cache = _TEMPLATES
         if self._reused:
             env.loader = jinja2.ChoiceLoader(
                 [jinja2.DictLoader({pagereuse.TEMPLATE: ""}), env.loader])
@@ -329,6 +332,24 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.search is not None:
             self.search.close()
             self.search = None
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """The theme's templates as Jinja compiled them, in this process, by template and source
+    digest (Jinja compares the digest of the source before it uses an entry)."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _CompiledTemplates()
 
 
 def _rendered_by_bok(page, config, files) -> None:
