@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache as caching
-from . import clock, history, pagefind, render, site, stage
+from . import clock, history, model, pagefind, render, site, stage
 from .errors import BokError
 from .loading import Remembered, load_book, remembering, rules_problems
 from .policy import evaluate_book
@@ -57,10 +57,12 @@ class StagedBook:
     warnings: list[str] = field(default_factory=list)
 
 
-def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
-    """Load, judge, plan, render and stage the book at ``root``; raise :class:`BokError` when
-    nothing can be judged (the registry or policy does not load), in a shallow clone with
-    history, or when the staged folder is not bok's."""
+def stage_book(root: Path, settings: Settings, drafts: bool,
+               search: pagefind.SearchBuild | None = None) -> StagedBook:
+    """Load, judge, plan, render and stage the book at ``root``, giving ``search`` each page
+    to index as it is composed; raise :class:`BokError` when nothing can be judged (the
+    registry or policy does not load), in a shallow clone with history, or when the staged
+    folder is not bok's."""
     refused = render.refused(settings.extensions)
     if refused:
         name, why = refused[0]
@@ -91,19 +93,22 @@ def stage_book(root: Path, settings: Settings, drafts: bool) -> StagedBook:
                               settings.permalink, settings.tags,
                               links_from_source=settings.links_from_source,
                               site_name=settings.site_name, site_url=settings.site_url,
-                              cache=cache, in_memory=settings.preview)
+                              cache=cache, in_memory=settings.preview,
+                              on_page=search.add if search is not None else None)
+    if search is not None:
+        search.done()
     warnings += [f"content/{page}: the link to '{target}' reaches no published page; readers "
                  "see its text without a link" for page, target in staged.unpublished_links]
     return StagedBook(plan, staged, warnings)
 
 
 _SCAN, _LOADED = "scan", "loaded"
-_SEARCH = "search"
+_SEARCH, _INPUTS = "search", "inputs"
 
 
 def search_recorded(root: Path, site: Path | None) -> pagefind.Recorded | None:
-    """What the search index of ``site`` was built from (recorded by
-    :func:`save_search_recorded`), so a rebuild of the same pages copies it."""
+    """What the search index of ``site`` was built from (recorded by :func:`save_search`),
+    so a rebuild of the same pages copies it."""
     if site is None:
         return None
     found = caching.open_cache(root).get(_SEARCH, caching.digest("site", str(site)))
@@ -112,10 +117,51 @@ def search_recorded(root: Path, site: Path | None) -> pagefind.Recorded | None:
     return None
 
 
-def save_search_recorded(root: Path, site: Path, recorded: pagefind.Recorded | None) -> None:
-    if recorded is not None:
-        caching.open_cache(root).put(_SEARCH, caching.digest("site", str(site)),
-                                     list(recorded))
+def search_earlier(root: Path) -> pagefind.Earlier:
+    """The pages the last build of this book indexed, with the digests of their sources."""
+    found = caching.open_cache(root).get(_SEARCH, _INPUTS)
+    if not isinstance(found, dict):
+        return {}
+    return {url: (entry[0], entry[1], entry[2]) for url, entry in found.items()
+            if isinstance(entry, list) and len(entry) == 3
+            and all(isinstance(part, str) for part in entry)}
+
+
+def save_search(root: Path, site: Path, search: pagefind.SearchBuild) -> None:
+    """Record what the search index swapped in at ``site`` was built from, for the next
+    build (see :class:`bok.pagefind.SearchBuild`)."""
+    cache = caching.open_cache(root)
+    if search.recorded is not None:
+        cache.put(_SEARCH, caching.digest("site", str(site)), list(search.recorded))
+    if search.inputs:
+        cache.put(_SEARCH, _INPUTS, {url: list(entry) for url, entry in search.inputs.items()})
+
+
+def search_for(root: Path, site: Path, language: str, previous: Path | None,
+               cache: bool = True) -> pagefind.SearchBuild:
+    """The search index of a build of the book at ``root`` into ``site``, which replaces
+    ``previous``: it starts with the pages of the last build whose sources did not change,
+    and takes the previous index when no page changed (with ``cache`` false, neither)."""
+    if not cache:
+        return pagefind.SearchBuild(site, language)
+    return pagefind.SearchBuild(site, language, previous, search_recorded(root, previous),
+                                search_earlier(root), sources(root))
+
+
+def sources(root: Path) -> pagefind.Sources:
+    """The digest of a chapter's sources as they are now: its file and its records (what a
+    chapter page is made of, besides the registry, the policy and the rest of the book,
+    which the search index checks page by page anyway)."""
+    tree = WorkTree(root)
+
+    def digest(chapter: str) -> str:
+        folder = model.record_path(chapter, "x").rsplit("/", 1)[0]
+        parts: list[str | bytes] = [chapter, tree.read(chapter) or b""]
+        for entry in tree.walk(folder):
+            parts += [entry.path, tree.read(entry.path) or b""]
+        return caching.digest(*parts)
+
+    return digest
 
 
 def check_docs_dir(root: Path, docs_dir: Path, expected: Path) -> None:

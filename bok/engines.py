@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
-from . import building, model, pagefind, render, site, siteconfig, stage, verify
+from . import building, model, render, site, siteconfig, stage, verify
 from .errors import BokError
 from .trees import WorkTree
 
@@ -142,23 +142,20 @@ def build_zensical(root: Path, out: Path, drafts: bool, with_history: bool,
     building.check_docs_dir(root, Path(str(data.get("docs_dir", "docs"))),
                             stage.stage_folder(root, False))
     settings = settings_from(data, with_history, links_from_source=True)
-    book = building.stage_book(root, settings, drafts)
-    warnings = list(book.warnings)
     language = building.language((data.get("theme") or {}).get("language")
                                  if isinstance(data.get("theme"), dict) else None)
-    if not settings.cache:
-        previous = None
-    # Pagefind indexes on another core while Zensical lays the site out
-    search = pagefind.SearchBuild(out, book.stage.search_pages(), language, previous,
-                                  building.search_recorded(root, previous)).start()
+    # Pagefind indexes on another core while bok stages and Zensical lays the site out
+    search = building.search_for(root, out, language, previous, settings.cache).start()
     try:
+        book = building.stage_book(root, settings, drafts, search)
+        warnings = list(book.warnings)
         warnings += _run_zensical(root, book.stage, data, settings.tags, out, strict)
+        verify.ensure(out, book.stage)
         search.finish()
     finally:
         search.close()
-    verify.ensure(out, book.stage)
-    return Built(book.plan, warnings, swapped=lambda site: building.save_search_recorded(
-        root, site, search.recorded) if settings.cache else None)
+    return Built(book.plan, warnings, swapped=lambda site: building.save_search(
+        root, site, search) if settings.cache else None)
 
 
 def _run_zensical(root: Path, staged: stage.Stage, data: dict, tags: bool, out: Path,

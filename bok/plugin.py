@@ -14,9 +14,11 @@
   come from :mod:`bok.cache`, staged files are rewritten only when their bytes change, and
   MkDocs lays out only the pages whose staged file changed, unless the navigation or
   ``mkdocs.yml`` changed (then every page). Its search index is written after the pages.
-* ``on_files`` starts the search index (:class:`bok.pagefind.SearchBuild`): Pagefind writes
-  it into the site's ``pagefind/`` while MkDocs lays the pages out (or it is taken from the
-  previous site when no indexed page changed); ``on_post_build`` waits for it.
+* the search index (:class:`bok.pagefind.SearchBuild`) is started in ``on_config``, before
+  the book is staged: Pagefind indexes each chapter page as it is composed (the unchanged
+  pages of the last build even before), on another core, while bok stages and MkDocs lays
+  the pages out; ``on_post_build`` (or ``bok build``, once it has checked the pages) waits
+  for it and moves it into the site's ``pagefind/``.
 
 Search. The site is searched with `Pagefind <https://pagefind.app>`_, not with Material's
 ``search`` plugin: Pagefind splits its index into small chunks, so a reader's first query
@@ -91,6 +93,9 @@ class BokPlugin(BasePlugin[BokConfig]):
         self.root: Path | None = None
         self.search: pagefind.SearchBuild | None = None
         self._search_recorded: pagefind.Recorded | None = None  # the last build's index
+        self._finished_search: pagefind.SearchBuild | None = None
+        #: Set by ``bok build``, which calls :meth:`finish_search` after checking the pages.
+        self.finish_search_later = False
         self.language = "en"  # the pages' <html lang>, which Pagefind indexes by
         self.dirty = False  # a serve that rebuilds only the pages whose staged file changed
         self.layout: str | None = None  # what every page shows besides its own content
@@ -136,10 +141,19 @@ class BokPlugin(BasePlugin[BokConfig]):
             history=self.config.history and os.environ.get("BOK_NO_HISTORY") != "1",
             site_name=config.site_name or "", site_url=building.http_url(config.site_url),
             cache=self.config.cache, preview=self.dirty)
+        self.stop_search()
+        if not self.dirty:  # a preview's index is started once its pages are written
+            previous = self.previous_site if self.config.cache else None
+            self.search = building.search_for(self.root, Path(config.site_dir), self.language,
+                                              previous, self.config.cache).start()
         try:
-            staged = building.stage_book(self.root, settings, drafts)
+            staged = building.stage_book(self.root, settings, drafts, self.search)
         except BokError as exc:
+            self.stop_search()
             raise PluginError(f"bok: {exc.message}") from None
+        except BaseException:
+            self.stop_search()
+            raise
         for warning in staged.warnings:
             log.warning(warning)
         self.plan, self.staged = staged.plan, staged.stage
@@ -202,27 +216,7 @@ class BokPlugin(BasePlugin[BokConfig]):
             if file.src_uri not in self.staged.files and (
                     file.src_dir is None or os.path.realpath(file.src_dir) not in theme_dirs):
                 files.remove(file)
-        self._stop_search()
-        if not self.dirty:  # a preview's index is started once its pages are written
-            self._start_search(config)
         return files
-
-    def _start_search(self, config) -> None:
-        """Every chapter page's content is final: Pagefind indexes them on another core while
-        MkDocs lays them out (a dirty rebuild lays out only some, the index needs all); if
-        no indexed page changed, the previous site's index is taken."""
-        assert self.staged is not None
-        site_dir = Path(config.site_dir)
-        if self.dirty:
-            previous, recorded = site_dir, self._search_recorded
-        elif self.config.cache and self.previous_site is not None:
-            assert self.root is not None
-            previous = self.previous_site
-            recorded = building.search_recorded(self.root, previous)
-        else:
-            previous, recorded = None, None
-        self.search = pagefind.SearchBuild(site_dir, self.staged.search_pages(), self.language,
-                                           previous, recorded).start()
 
     def _staged(self, page) -> stage.StagedPage | None:
         return self.staged.pages.get(page.file.src_uri) if self.staged else None
@@ -290,8 +284,8 @@ class BokPlugin(BasePlugin[BokConfig]):
         ``site_dir``, for the next build."""
         if self.manifest is not None and self.root is not None:
             self.manifest.save(caching.open_cache(self.root), site_dir)
-        if self.config.cache and self.root is not None:
-            building.save_search_recorded(self.root, site_dir, self._search_recorded)
+        if self.config.cache and self.root is not None and self._finished_search is not None:
+            building.save_search(self.root, site_dir, self._finished_search)
 
     def on_post_build(self, config):
         if self._reused:
@@ -300,19 +294,31 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.dirty and self.staged is not None:
             # a preview: its pages are served now, the search index follows a few seconds
             # later; the next rebuild (or the end of the preview) stops it if it is not done
-            self._start_search(config)
-        if self.search is None:
-            return
-        if self.dirty:
+            self.stop_search()
+            self.search = pagefind.SearchBuild(
+                Path(config.site_dir), self.language, Path(config.site_dir),
+                self._search_recorded).start().add_all(
+                {url: (html, None) for url, html in self.staged.search_pages().items()})
             threading.Thread(target=self._finish_quietly, args=(self.search,), daemon=True,
                              name="bok-search-preview").start()
             return
+        if not self.finish_search_later:
+            self.finish_search()
+
+    def finish_search(self) -> None:
+        """Wait for the search index and put it into the site (``bok build`` calls this once
+        it has checked the pages, while Pagefind still writes)."""
         search, self.search = self.search, None
+        if search is None:
+            return
         try:
             search.finish()
         except BokError as exc:
             raise PluginError(f"bok: {exc.message}") from None
+        finally:
+            search.close()
         self._search_recorded = search.recorded
+        self._finished_search = search
 
     def _finish_quietly(self, search: pagefind.SearchBuild) -> None:
         try:
@@ -323,12 +329,12 @@ class BokPlugin(BasePlugin[BokConfig]):
             self._search_recorded = search.recorded
 
     def on_build_error(self, error):
-        self._stop_search()
+        self.stop_search()
 
     def on_shutdown(self):
-        self._stop_search()
+        self.stop_search()
 
-    def _stop_search(self) -> None:
+    def stop_search(self) -> None:
         if self.search is not None:
             self.search.close()
             self.search = None

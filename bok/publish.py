@@ -173,11 +173,20 @@ def _build_mkdocs(root: Path, out: Path, drafts: bool, with_history: bool, stric
         plugin = config.plugins.get("bok")
         if plugin is not None and hasattr(plugin, "previous_site"):
             plugin.previous_site = previous
-        with _mkdocs_errors() as messages:
-            build(config)
-    staged = getattr(plugin, "staged", None)
-    if staged is not None:
-        verify.ensure(out, staged)
+            plugin.finish_search_later = True
+        try:
+            with _mkdocs_errors() as messages:
+                build(config)
+            staged = getattr(plugin, "staged", None)
+            if staged is not None:
+                verify.ensure(out, staged)  # while Pagefind writes the index
+            if plugin is not None and hasattr(plugin, "finish_search"):
+                with _mkdocs_errors():
+                    plugin.finish_search()
+        finally:
+            if plugin is not None and hasattr(plugin, "stop_search"):
+                plugin.stop_search()
+                plugin.finish_search_later = False
     return engines.Built(getattr(plugin, "plan", None), list(messages.warnings),
                          swapped=getattr(plugin, "save_manifest", None))
 

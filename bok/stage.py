@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -86,9 +87,14 @@ class Stage:
         return search_pages(self.pages)
 
 
+def searchable(page: StagedPage) -> bool:
+    """A chapter page bok rendered that readers may find (not one superseded)."""
+    return page.chapter is not None and page.html is not None and page.indexed
+
+
 def search_pages(pages: dict[str, StagedPage]) -> dict[str, str]:
     return {"/" + page.url: page.html for page in pages.values()
-            if page.chapter is not None and page.html is not None and page.indexed}
+            if searchable(page) and page.html is not None}
 
 
 def stage_folder(root: Path, drafts: bool) -> Path:
@@ -99,7 +105,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
                directory_urls: bool = True, permalink: str | None = None,
                tags_page: bool = False, links_from_source: bool = False,
                site_name: str = "", site_url: str | None = None,
-               cache: caching.Cache | None = None, in_memory: bool = False) -> Stage:
+               cache: caching.Cache | None = None, in_memory: bool = False,
+               on_page: Callable[[str, str, str | None], None] | None = None) -> Stage:
     """Render every planned page and write the staged tree; return what was staged.
 
     ``links_from_source``: write relative links as seen from the staged file's folder, for an
@@ -107,7 +114,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
     ``site_name`` and ``site_url`` (mkdocs.yml's) title the Atom feed and make its links
     absolute. With a ``cache``, a page whose render inputs were rendered before is not
     rendered again; ``in_memory`` (a preview, which stages on every edit) keeps them in this
-    process too."""
+    process too. ``on_page`` gets each page the search index holds (URL from the site's
+    root, HTML, chapter) as soon as it is composed."""
     folder = stage_folder(root, drafts)
     urls = {src: render.page_url(src, directory_urls) for src in plan.pages}
     if tags_page:
@@ -146,9 +154,12 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
             headings = out.headings
         if src != "index.md":  # the home page's own text links them
             body += site.site_links(src, resolve)
-        pages[src] = StagedPage(src, urls[src], planned.title, planned.description, planned.tags,
-                                body, headings=headings, chapter=planned.chapter,
-                                links_from=url, indexed=site.indexed(planned))
+        pages[src] = staged = StagedPage(src, urls[src], planned.title, planned.description,
+                                         planned.tags, body, headings=headings,
+                                         chapter=planned.chapter, links_from=url,
+                                         indexed=site.indexed(planned))
+        if on_page is not None and searchable(staged):
+            on_page("/" + staged.url, body, staged.chapter)
     if tags_page:
         pages[site.TAGS_PAGE] = StagedPage(site.TAGS_PAGE, urls[site.TAGS_PAGE], "Tags",
                                            markdown="# Tags\n\n<!-- material/tags -->\n")

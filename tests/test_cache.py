@@ -240,40 +240,60 @@ def test_a_warm_build_loads_only_the_records_that_changed(book, monkeypatch):
     assert {path.rsplit("/", 1)[0] for path in loaded} == {"reviews/brakes/abs"}
 
 
-def test_a_rebuild_takes_the_search_index_when_no_indexed_page_changed(book, engine,
-                                                                      monkeypatch):
+def fragments(site: Path) -> str:
+    """The text Pagefind shows of every indexed page (its fragments, gzipped JSON)."""
+    import gzip
+    return "".join(gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+                   for path in sorted((site / "pagefind" / "fragment").iterdir()))
+
+
+def test_the_search_index_starts_with_unchanged_pages_and_holds_exactly_the_site(
+        book, engine, monkeypatch):
     from bok import pagefind
-    indexed: list[list[str]] = []
-    real = pagefind.SearchIndex.add_page
+    builds: list = []
+    written: list[int] = []
+    real_finish, real_write = pagefind.SearchBuild.finish, pagefind.SearchIndex.write
 
-    def counting(self, url, content, language):
-        if not indexed or indexed[-1] is None:
-            indexed.append([])
-        indexed[-1].append(url)
-        return real(self, url, content, language)
+    def finishing(self):
+        builds.append(self)
+        return real_finish(self)
 
-    def built() -> list[str]:
-        indexed.append(None)  # type: ignore[arg-type]
+    def writing(self, folder):
+        written.append(self.pages)
+        return real_write(self, folder)
+
+    monkeypatch.setattr(pagefind.SearchBuild, "finish", finishing)
+    monkeypatch.setattr(pagefind.SearchIndex, "write", writing)
+
+    def built() -> tuple:
+        builds.clear()
+        written.clear()
         site = build(book, engine=engine)
-        runs = [run for run in indexed if run is not None]
-        indexed.clear()
-        assert (site / "pagefind" / "pagefind-entry.json").is_file()
-        return sorted(runs[-1]) if runs else []
+        found = builds[-1]
+        return written[:], found.guessed, found.indexed_twice, found.reused, site
 
-    monkeypatch.setattr(pagefind.SearchIndex, "add_page", counting)
-    assert built() == ["/brakes/abs/", "/brakes/drums/", "/engines/oil/"]
-    # the domain page's text is not searched: the index is taken from the site it replaces
+    assert built()[:4] == ([3], 0, False, False)  # nothing to start from
+    # the domain page's text is not searched: the previous index is taken as it was
     book.write("content/brakes/index.md", "---\ntitle: Brakes\n---\nStopping, safely.\n")
-    assert built() == []
-    site = book.root / "site"
-    # a chapter's new state is searched (its filter), so everything is indexed again
+    assert built()[:4] == ([], 3, False, True)
+    # one chapter changed: Pagefind started with the two others, before staging decided them
     book.chapter(ENGINE, title="Oil changes", body="Drain it warm, then refill.\n")
-    assert built() == ["/brakes/abs/", "/brakes/drums/", "/engines/oil/"]
-    assert built() == []
+    assert built()[:4] == ([3], 2, False, False)
+    # a page changed though its sources did not (the title of a chapter linking to it is
+    # listed under "Referenced by"): the guess is found wrong, the real pages are indexed
+    book.chapter(ABS, title="Bleeding anti-lock units", body="Open the **bleeder** valve."
+                 "\n\n## Tools\n\nA [drum](drums.md) wrench.\n")
+    book.endorse_fully(ABS)
+    book.commit("abs: retitled")
+    written_now, guessed, twice, reused, site = built()
+    assert written_now == [3] and guessed == 2 and twice and not reused
+    assert fragments(site).count("Bleeding anti-lock units") >= 1
+    assert "Bleeding ABS units" not in fragments(site)
     # an index edited in the site is never carried forward
+    assert built()[:4] == ([], 3, False, True)
     meta = sorted((site / "pagefind").rglob("*.pf_meta"))[0]
     meta.write_bytes(b"tampered")
-    assert built() == ["/brakes/abs/", "/brakes/drums/", "/engines/oil/"]
+    assert built()[0] == [3]
     assert all(path.read_bytes() != b"tampered"
                for path in (site / "pagefind").rglob("*") if path.is_file())
 
