@@ -516,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         site = sites / cfg.key
         if cfg.kind == "build" and site.exists():
             shutil.rmtree(site)
+        if cfg.key == "bok-build":  # cold: no cache of rendered pages or checked signatures
+            shutil.rmtree(book / ".bok", ignore_errors=True)
         tag = "count" if rep is None else f"r{rep + 1}"
         git_log = work / f"git-{cfg.key}.log" if rep is None else None
         run = run_once(cmd, cwd, env, logs / f"{cfg.key}-{tag}.log", git_log)
