@@ -1,12 +1,14 @@
 """A persistent cache of bok's costly pure results, so a rebuild redoes only what changed.
 
-Three results are cached under ``.bok/cache/``, each keyed by a digest of everything it depends
+Four results are cached under ``.bok/cache/``, each keyed by a digest of everything it depends
 on, so a changed input is a different key (a miss), never a stale hit:
 
 * ``render``: a page's Markdown rendered and sanitized (:mod:`bok.render`); the key is the
   page's Markdown, its path and URL, every page URL of the site (links resolve against them),
   the extension list and its configuration, and the versions of bok, Markdown, its extensions
   and the sanitizer (plus the source of bok's renderer and sanitizer).
+* ``comments``: reviewers' comments rendered and sanitized, by a digest of their text and
+  of the code that renders them; one entry for the book.
 * ``scan``: what the loader found without problems (:class:`bok.loading.Remembered`): the
   digests of the Markdown bodies neither too costly to render nor unsafe, and the records
   that loaded without a finding; one entry, read once, so a rebuild checks only the files

@@ -281,7 +281,8 @@ def _chapter_page(view: ChapterView) -> Page:
 
 def chapter_html(page: Page, body_html: str, resolve: Resolve,
                  permalink: str | None = None, title_id: str = "title",
-                 referenced_by: Sequence[tuple[str, str]] = ()) -> str:
+                 referenced_by: Sequence[tuple[str, str]] = (),
+                 comments: Callable[[str], str] | None = None) -> str:
     """The whole content of a chapter page: bok's blocks around ``body_html``.
 
     ``body_html`` is the chapter's body as rendered (and sanitised) by the engine. Everything
@@ -290,7 +291,8 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
     author and state; the revision history is left out of the index. ``permalink`` is the
     symbol of heading anchors (as the toc extension's ``permalink``), None for none;
     ``title_id`` the id of the title's heading; ``referenced_by`` the (src, title) of the
-    chapter pages that link to this one.
+    chapter pages that link to this one; ``comments`` renders a reviewer's comments
+    (:func:`comments_html`, or the same through a cache).
     """
     view = page.view
     if view is None:
@@ -305,7 +307,7 @@ def chapter_html(page: Page, body_html: str, resolve: Resolve,
              _attribution(view, resolve),
              body_html, "\n",
              _changes_section(view, permalink),
-             _review_notes(view, resolve, permalink),
+             _review_notes(view, resolve, permalink, comments or comments_html),
              _referenced_section(referenced_by, resolve, permalink),
              _history_section(view, permalink),
              "</div>\n"]
@@ -537,7 +539,8 @@ def comments_html(comments: str) -> str:
     return sanitize.clean_html(_COMMENTS.reset().convert(comments))
 
 
-def _review_notes(view: ChapterView, resolve: Resolve, permalink: str | None) -> str:
+def _review_notes(view: ChapterView, resolve: Resolve, permalink: str | None,
+                  comments: Callable[[str], str]) -> str:
     notes = _notes(view)
     if not notes:
         return ""
@@ -547,7 +550,7 @@ def _review_notes(view: ChapterView, resolve: Resolve, permalink: str | None) ->
         current = "" if record.digest == view.chapter.digest else " (an earlier revision)"
         who = _person(view, resolve, record.member)
         out.append(f"<p><strong>{who}</strong> {verb} on {_date_html(record.date)}{current}:</p>\n"
-                   f"<blockquote>\n{comments_html(record.comments)}\n</blockquote>\n")
+                   f"<blockquote>\n{comments(record.comments)}\n</blockquote>\n")
     out.append("</section>\n")
     return "".join(out)
 

@@ -144,7 +144,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
             title_id = _free_id(slugify(planned.title, "-") or "title",
                                 {h.id for h in out.headings})
             refs = referenced_by.get(src, [])
-            body = site.chapter_html(planned, out.html, resolve, permalink, title_id, refs)
+            body = site.chapter_html(planned, out.html, resolve, permalink, title_id, refs,
+                                     cached.comments if cached is not None else None)
             headings = [render.Heading(1, title_id, planned.title),
                         *(render.Heading(max(h.level, 2), h.id, h.title) for h in out.headings),
                         *(render.Heading(2, i, t)
@@ -174,6 +175,7 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
         cache.prune(_RENDER)
     if cached is not None:
         cached.forget_unused()
+        cached.save_comments()
     return Stage(folder, pages, _nav(plan), set(files), unpublished, written)
 
 
@@ -194,7 +196,7 @@ def _referenced_by(plan: site.SitePlan, rendered: dict[str, render.Rendered]
             for target, sources in found.items()}
 
 
-_RENDER = "render"
+_RENDER, _COMMENTS = "render", "comments"
 #: The pages a preview (``bok serve``) rendered, by the same keys as the cache's: it stages
 #: the book again on every edit, and need not read them back from disk each time.
 _RENDERED: dict[str, render.Rendered] = {}
@@ -209,6 +211,10 @@ class _Renders:
         self.renderer, self.urls, self.cache = renderer, urls, cache
         self.in_memory = in_memory and cache.folder is not None
         self.used: set[str] = set()
+        self.comments_context = caching.code_fingerprint([site, sanitize])
+        self._comments: dict[str, str] | None = None
+        self._comments_before: dict[str, str] = {}
+        self._comments_used: dict[str, str] = {}
         self.context = caching.digest(
             caching.code_fingerprint([render, sanitize]),
             caching.config_fingerprint(renderer.settings),
@@ -224,6 +230,25 @@ class _Renders:
         if self.in_memory:
             _RENDERED[key] = out
         return out
+
+    def comments(self, text: str) -> str:
+        """A reviewer's comments as HTML (:func:`bok.site.comments_html`), from one cache
+        entry for the book: Markdown costs about a millisecond a comment, and a book has
+        three records a chapter."""
+        if self._comments is None:
+            found = self.cache.get(_COMMENTS, "all")
+            self._comments = found if isinstance(found, dict) else {}
+            self._comments_before = dict(self._comments)
+        key = caching.digest(self.comments_context, text)
+        html = self._comments.get(key)
+        if not isinstance(html, str):
+            html = self._comments[key] = site.comments_html(text)
+        self._comments_used[key] = html
+        return html
+
+    def save_comments(self) -> None:
+        if self._comments is not None and self._comments_used != self._comments_before:
+            self.cache.put(_COMMENTS, "all", self._comments_used)
 
     def forget_unused(self) -> None:
         """Keep in memory only this staging's pages (one book's worth)."""

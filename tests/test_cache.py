@@ -211,6 +211,27 @@ def test_a_warm_build_scans_only_the_bodies_that_changed(book, monkeypatch):
     assert not (site / "brakes" / "hidden").exists()
 
 
+def test_a_warm_build_renders_no_review_comment_again(book, monkeypatch):
+    from bok import site as site_module
+    rendered: list[str] = []
+    real = site_module.comments_html
+
+    def counting(text):
+        rendered.append(text)
+        return real(text)
+
+    monkeypatch.setattr(site_module, "comments_html", counting)
+    site = build(book)
+    assert "Reviewed by bob." in rendered
+    rendered.clear()
+    assert page(build(book), "brakes/abs") == page(site, "brakes/abs")
+    assert rendered == []
+    book.review("endorse", ENGINE, "dave", "Checked the **torque** table.")
+    site = build(book)
+    assert rendered == ["Checked the **torque** table."]
+    assert "<strong>torque</strong>" in page(site, "engines/oil")
+
+
 def test_a_warm_build_loads_only_the_records_that_changed(book, monkeypatch):
     from bok import loading
     loaded: list[str] = []
