@@ -369,11 +369,15 @@ class SearchBuild:
 
     def _build(self) -> None:
         fed: dict[str, str] = {}
+        # the digests of the sources, taken before the book is loaded: if a file changes
+        # meanwhile, the next build finds it changed (it never guesses from newer bytes)
+        digests: dict[str, str] = {}
         if self.sources is not None:
             for url, (chapter, digest, html) in self.earlier.items():
                 if self._stopping.is_set():
                     break
-                if self.sources(chapter) == digest:
+                digests[chapter] = self.sources(chapter)
+                if digests[chapter] == digest:
                     self._feed(url, html)
                     fed[url] = html
         self.guessed = len(fed)
@@ -407,12 +411,22 @@ class SearchBuild:
             with self._lock:
                 self._index = index
             index.write(self._out)
+            self._remember(chapters, pages, digests)  # while Pagefind writes
             index.finish()
             written = _files_digest(self._out)
             self.recorded = (key, written) if written is not None else None
-        if self.sources is not None:
-            self.inputs = {url: (chapter, self.sources(chapter), pages[url])
-                           for url, chapter in chapters.items() if chapter is not None}
+        else:
+            self._remember(chapters, pages, digests)
+
+    def _remember(self, chapters: dict[str, str | None], pages: dict[str, str],
+                  digests: dict[str, str]) -> None:
+        """What the next build may start from (:attr:`inputs`)."""
+        if self.sources is None:
+            return
+        for url, chapter in chapters.items():
+            if chapter is not None:
+                digest = digests.get(chapter) or self.sources(chapter)
+                self.inputs[url] = (chapter, digest, pages[url])
 
     def _reuse(self, key: str) -> bool:
         """Take the previous site's index if it was built from these pages."""

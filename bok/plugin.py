@@ -287,6 +287,12 @@ class BokPlugin(BasePlugin[BokConfig]):
         if self.config.cache and self.root is not None and self._finished_search is not None:
             building.save_search(self.root, site_dir, self._finished_search)
 
+    @property
+    def reused(self) -> set[str]:
+        """The pages taken from the previous site in this build (by ``src_uri``): their bytes
+        passed :mod:`bok.verify` when that site was built, from the same staged page."""
+        return set(self._reused)
+
     def on_post_build(self, config):
         if self._reused:
             log.info(f"{len(self._reused)} unchanged pages taken from the site this build "

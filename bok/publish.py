@@ -178,8 +178,8 @@ def _build_mkdocs(root: Path, out: Path, drafts: bool, with_history: bool, stric
             with _mkdocs_errors() as messages:
                 build(config)
             staged = getattr(plugin, "staged", None)
-            if staged is not None:
-                verify.ensure(out, staged)  # while Pagefind writes the index
+            if staged is not None:  # while Pagefind writes the index
+                verify.ensure(out, staged, getattr(plugin, "reused", ()))
             if plugin is not None and hasattr(plugin, "finish_search"):
                 with _mkdocs_errors():
                     plugin.finish_search()

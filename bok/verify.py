@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from . import stage
@@ -142,18 +143,21 @@ def _article(html: str) -> str:
     return html[start:end] if 0 <= start < end else html
 
 
-def check_site(site_dir: Path, staged: stage.Stage) -> list[str]:
+def check_site(site_dir: Path, staged: stage.Stage,
+               checked: Collection[str] = ()) -> list[str]:
     """What of the built site is not what bok staged, one line per page (empty: all is).
 
     bok's side of each link is resolved from where bok wrote it from (``links_from``), the
-    engine's from the page it is on: the two must reach the same page.
+    engine's from the page it is on: the two must reach the same page. ``checked``: pages
+    (by ``src_uri``) whose bytes are those of a site this check passed, laid out the same
+    way from the same staged page (:mod:`bok.pagereuse`): they are not read again.
     """
     not_found = built_file(site_dir, "404.html")
     allowed = theme_scripts(not_found.read_text(encoding="utf-8")) if not_found.is_file() \
         else set()
     problems = []
     for page in sorted(staged.pages.values(), key=lambda p: p.src_uri):
-        if page.html is None:
+        if page.html is None or page.src_uri in checked:
             continue
         path = built_file(site_dir, page.url)
         shown = path.relative_to(site_dir).as_posix()
@@ -171,10 +175,10 @@ def check_site(site_dir: Path, staged: stage.Stage) -> list[str]:
     return problems
 
 
-def ensure(site_dir: Path, staged: stage.Stage) -> None:
+def ensure(site_dir: Path, staged: stage.Stage, checked: Collection[str] = ()) -> None:
     """Raise :class:`BokError` naming the first pages of ``site_dir`` that are not what bok
     staged (see :func:`check_site`)."""
-    problems = check_site(site_dir, staged)
+    problems = check_site(site_dir, staged, checked)
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise BokError("the built site is not what bok staged: " + "; ".join(problems[:3])

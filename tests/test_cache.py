@@ -5,6 +5,7 @@ shows an edit and settles. Real books, real keys, real MkDocs builds."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -209,6 +210,27 @@ def test_a_warm_build_scans_only_the_bodies_that_changed(book, monkeypatch):
     site = build(book)
     assert scanned == ["Click <a href=x onclick=steal()>here</a>.\n"]
     assert not (site / "brakes" / "hidden").exists()
+
+
+def test_a_warm_build_checks_the_pages_it_lays_out_not_those_it_takes(book, monkeypatch):
+    from bok import verify
+    checked: list[str] = []
+    real = verify.script_problems
+
+    def counting(built, allowed):
+        checked.append(re.search(r"<title>(.*?)</title>", built).group(1))
+        return real(built, allowed)
+
+    monkeypatch.setattr(verify, "script_problems", counting)
+    build(book)
+    assert any("Bleeding ABS units" in title for title in checked)
+    checked.clear()
+    book.chapter(ENGINE, title="Oil changes", body="Drain it warm, then refill.\n")
+    build(book)
+    # the edited chapter, its domain's page and the pages listing its state are laid out
+    # and checked; the others were checked when the site they come from was built
+    assert any("Oil changes" in title for title in checked)
+    assert not any("Bleeding ABS units" in title for title in checked)
 
 
 def test_a_warm_build_renders_no_review_comment_again(book, monkeypatch):
