@@ -269,8 +269,11 @@ class SearchBuild:
     start as early as possible: the previous build's page of each chapter whose sources (its
     file and its records, ``sources``) did not change since (``earlier``) is fed to Pagefind
     at once, before staging decides it. Each guess is then checked against the page staging
-    makes: if any differs, or a guessed page is gone, everything is indexed again from the
-    pages themselves. What is written is always the index of exactly the pages added.
+    makes: one that differs is fed again, and Pagefind puts it in the place of the guess (a
+    page added again under the same URL replaces it: ``fossick_one`` in Pagefind's
+    ``lib.rs``); if a guessed page is gone, which Pagefind cannot drop, everything is
+    indexed again from the pages themselves. What is written is always the index of exactly
+    the pages added.
 
     When the pages, the language and Pagefind are those the index of the site being replaced
     (``previous``) was built from, as ``recorded`` then, and its files still have the digest
@@ -289,7 +292,8 @@ class SearchBuild:
         self.inputs: Earlier = {}
         self.reused = False
         self.guessed = 0  # pages fed before staging decided them
-        self.indexed_twice = False  # a guess was wrong: everything was indexed again
+        self.replaced = 0  # guesses staging made otherwise: fed again, in their place
+        self.indexed_twice = False  # a guessed page was gone: everything was indexed again
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._out = site.parent / f".{site.name}.search-{os.getpid()}-{id(self):x}"
         self._error: BokError | None = None
@@ -383,23 +387,21 @@ class SearchBuild:
         self.guessed = len(fed)
         pages: dict[str, str] = {}
         chapters: dict[str, str | None] = {}
-        wrong = False
         while (item := self._queue.get()) is not None:
             url, html, chapter = item
             pages[url], chapters[url] = html, chapter
-            if url in fed:
-                wrong = wrong or fed[url] != html
-            else:
+            if fed.get(url) != html:  # new, or a wrong guess, which it replaces
+                self.replaced += url in fed
                 self._feed(url, html)
                 fed[url] = html
         if self._stopping.is_set():
             raise BokError("Pagefind was stopped before the index was written")
-        wrong = wrong or not set(fed) <= set(pages)
+        wrong = not set(fed) <= set(pages)  # a guessed page is gone: Pagefind cannot drop it
         key = _input_digest(pages, self.language)
         if not self._reuse(key):
             with self._lock:
                 index, self._index = self._index, None
-            if wrong and index is not None:  # a guess was wrong: index the real pages
+            if wrong and index is not None:  # a guessed page is gone: index the real pages
                 index.close()
                 index, self.indexed_twice = None, True
             if index is None:
