@@ -9,6 +9,7 @@ the book loaded strictly, its records verified, its history read once, the site 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,11 +131,17 @@ def search_earlier(root: Path) -> pagefind.Earlier:
 def save_search(root: Path, site: Path, search: pagefind.SearchBuild) -> None:
     """Record what the search index swapped in at ``site`` was built from, for the next
     build (see :class:`bok.pagefind.SearchBuild`)."""
-    cache = caching.open_cache(root)
     if search.recorded is not None:
-        cache.put(_SEARCH, caching.digest("site", str(site)), list(search.recorded))
-    if search.inputs:
-        cache.put(_SEARCH, _INPUTS, {url: list(entry) for url, entry in search.inputs.items()})
+        caching.open_cache(root).put(_SEARCH, caching.digest("site", str(site)),
+                                     list(search.recorded))
+
+
+def _keep_inputs(root: Path) -> Callable[[pagefind.Earlier], None]:
+    def keep(inputs: pagefind.Earlier) -> None:
+        if inputs:
+            caching.open_cache(root).put(_SEARCH, _INPUTS,
+                                         {url: list(entry) for url, entry in inputs.items()})
+    return keep
 
 
 def search_for(root: Path, site: Path, language: str, previous: Path | None,
@@ -145,7 +152,7 @@ def search_for(root: Path, site: Path, language: str, previous: Path | None,
     if not cache:
         return pagefind.SearchBuild(site, language)
     return pagefind.SearchBuild(site, language, previous, search_recorded(root, previous),
-                                search_earlier(root), sources(root))
+                                search_earlier(root), sources(root), _keep_inputs(root))
 
 
 def sources(root: Path) -> pagefind.Sources:

@@ -284,10 +284,11 @@ class SearchBuild:
 
     def __init__(self, site: Path, language: str, previous: Path | None = None,
                  recorded: Recorded | None = None, earlier: Earlier | None = None,
-                 sources: Sources | None = None) -> None:
+                 sources: Sources | None = None,
+                 keep: Callable[[Earlier], None] | None = None) -> None:
         self.site, self.language = site, language
         self.previous, self.before = previous, recorded
-        self.earlier, self.sources = dict(earlier or {}), sources
+        self.earlier, self.sources, self.keep = dict(earlier or {}), sources, keep
         self.recorded: Recorded | None = None
         self.inputs: Earlier = {}
         self.reused = False
@@ -429,6 +430,8 @@ class SearchBuild:
             if chapter is not None:
                 digest = digests.get(chapter) or self.sources(chapter)
                 self.inputs[url] = (chapter, digest, pages[url])
+        if self.keep is not None:  # the next build checks every guess: kept even if this fails
+            self.keep(self.inputs)
 
     def _reuse(self, key: str) -> bool:
         """Take the previous site's index if it was built from these pages."""
