@@ -4,9 +4,11 @@ Pagefind (https://pagefind.app) splits its index into small chunks, so a reader'
 downloads about 200 KB whatever the size of the book. bok talks to it as a service, feeding it
 each chapter page's finished HTML; see :class:`SearchIndex`.
 
-A rebuild whose indexed pages are all as they were (the same URLs and HTML, language and
-Pagefind) takes the index from the site it replaces instead (:class:`SearchBuild`), once its
-files are checked against the digests recorded when they were written.
+The index is built by :class:`SearchBuild` on a thread of its own, from the start of a build:
+Pagefind first gets the last build's pages of the chapters whose sources did not change, then
+each page as bok composes it, a page added again under the same URL replacing the earlier
+one. When no indexed page changed, the previous site's index is copied instead, once its files
+are checked against the digests recorded when they were written.
 
 Why one index, not parts rebuilt one at a time: Pagefind drops a query word that no page of
 an index has, or replaces it by the longest indexed word it starts with (``find_word_extensions``
