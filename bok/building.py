@@ -21,7 +21,7 @@ from .errors import BokError
 from .loading import Remembered, load_book, remembering, rules_problems
 from .policy import evaluate_book
 from .revisions import earlier_endorsed
-from .trees import WorkTree
+from .trees import LINK, WorkTree
 
 SHALLOW_FIX = ("this is a shallow clone, so revision history, dates and authors would be wrong. "
                "Fetch the whole history (actions/checkout with fetch-depth: 0, or "
@@ -163,10 +163,13 @@ def sources(root: Path) -> pagefind.Sources:
 
     def digest(chapter: str) -> str:
         folder = model.record_path(chapter, "x").rsplit("/", 1)[0]
-        parts: list[str | bytes] = [chapter, tree.read(chapter) or b""]
+        if LINK in (tree.kind(chapter), tree.kind(folder)):
+            return "a link"  # never followed; the loader reports it, and no guess matches
+        h = caching.Digest()
+        h.update(chapter, tree.read(chapter) or b"")
         for entry in tree.walk(folder):
-            parts += [entry.path, tree.read(entry.path) or b""]
-        return caching.digest(*parts)
+            h.update(entry.path, tree.read(entry.path) or b"")
+        return h.hexdigest()
 
     return digest
 

@@ -49,12 +49,25 @@ _PACKAGES = ("bok", "Markdown", "pymdown-extensions", "nh3", "Pygments")
 
 def digest(*parts: str | bytes) -> str:
     """One SHA-256 over ``parts``, each length-prefixed (so ``("ab", "c") != ("a", "bc")``)."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))
-        h.update(data)
+    h = Digest()
+    h.update(*parts)
     return h.hexdigest()
+
+
+class Digest:
+    """:func:`digest`, fed part by part (a book's files, one at a time)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def update(self, *parts: str | bytes) -> None:
+        for part in parts:
+            data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+            self._h.update(len(data).to_bytes(8, "big"))
+            self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
 
 
 def versions(packages: Iterable[str] = _PACKAGES) -> str:
@@ -187,12 +200,13 @@ class CachedSigner:
 
     def __init__(self, cache: Cache):
         self.cache = cache
+        self.context = code_fingerprint([sshsig])  # a fixed verifier is a different key
         found = cache.get("signature", self.KEY)
         self.known: dict[str, Any] = found if isinstance(found, dict) else {}
         self.used: dict[str, Any] = {}
 
     def __call__(self, message: bytes, armored: str) -> str:
-        key = digest(sshsig.NAMESPACE, message, armored)
+        key = digest(self.context, sshsig.NAMESPACE, message, armored)
         found = self.known.get(key)
         if isinstance(found, dict) and isinstance(found.get("fingerprint"), str):
             self.used[key] = found

@@ -250,8 +250,9 @@ def _follow(
     return revisions
 
 
-#: The last history read in this process, by repository, HEAD and paths: a preview rebuilds
-#: on every edit, and the commits it reads are the same until HEAD moves.
+#: The last history read in this process, by repository, HEAD, paths and .mailmap: a preview
+#: rebuilds on every edit, and the commits it reads are the same until HEAD moves. Callers
+#: share the History returned: nothing changes it.
 _LAST: list = [None, None]
 
 
@@ -287,7 +288,8 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
     if proc.returncode != 0 or len(lines) < 3:
         return history  # a repository without commits
     head = lines[-1].strip()
-    memo_key = (str(repo_root.resolve()), head, lines[0], lines[1], tuple(paths_under))
+    memo_key = (str(repo_root.resolve()), head, lines[0], lines[1], tuple(paths_under),
+                _mailmap(repo_root))
     if _LAST[0] == memo_key and _LAST[1] is not None:
         return _LAST[1]  # committed history does not change while HEAD stays (bok serve)
     history.head = head
@@ -324,6 +326,19 @@ def read_history(repo_root: Path, paths_under: Sequence[str] = ("content/", "rev
     history.revisions = _follow(head_paths, _parse_log(proc.stdout))
     _LAST[0], _LAST[1] = memo_key, history
     return history
+
+
+def _mailmap(repo_root: Path) -> bytes:
+    """The working tree's .mailmap, which the log's author names follow: an edit to it is a
+    new history even while HEAD stays."""
+    for folder in (repo_root, *repo_root.resolve().parents):
+        path = folder / ".mailmap"
+        if (folder / ".git").exists() or path.exists():
+            try:
+                return path.read_bytes()
+            except OSError:
+                return b""
+    return b""
 
 
 def _log_not_a_repo(repo_root: Path, stderr: bytes) -> None:

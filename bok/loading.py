@@ -70,8 +70,10 @@ class Remembered:
     @classmethod
     def for_code(cls, clean: Collection[str] = (),
                  records: dict[str, dict] | None = None) -> Remembered:
+        from . import model, sanitize  # the rules of paths and ids the checks use
         return cls(caching.code_fingerprint([limits, unsafe, render, document, schema,
-                                             strictyaml, sys.modules[__name__]]),
+                                             strictyaml, paths, model, sanitize,
+                                             sys.modules[__name__]]),
                    frozenset(clean), dict(records or {}))
 
     def key(self, kind: str, text: str | bytes, *more: Any) -> str:

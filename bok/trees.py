@@ -34,8 +34,9 @@ class WorkTree:
 
     def walk(self, top: str) -> Iterator[Entry]:
         """Every entry under ``top``, folder by folder (links to folders first, then the
-        other entries, by name), from the directory entries alone: no ``stat`` per file."""
-        if (self.root / top).is_symlink():
+        other entries, by name), from the directory entries alone: no ``stat`` per file.
+        A ``top`` reached through a link (itself, or a folder on its way) is that link."""
+        if self.kind(top) == LINK:
             yield Entry(top, LINK)
             return
         yield from self._walk(top)
@@ -86,6 +87,8 @@ class WorkTree:
     def read(self, path: str) -> bytes | None:
         """The bytes of the regular file at ``path``; None for a link, a folder or nothing
         (one ``open`` that refuses a link, then ``fstat``: a book has thousands of files)."""
+        if not _NOFOLLOW and (self.root / path).is_symlink():
+            return None  # no O_NOFOLLOW here (Windows): ask first
         try:
             fd = os.open(self.root / path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
         except OSError:

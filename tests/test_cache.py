@@ -348,6 +348,26 @@ def test_the_search_index_starts_with_unchanged_pages_and_holds_exactly_the_site
                for path in (site / "pagefind").rglob("*") if path.is_file())
 
 
+def test_nothing_reads_through_a_linked_folder_of_the_book(book, tmp_path):
+    """A pull request that makes reviews/brakes a link to a big folder elsewhere: the search
+    index's guesses (which read a chapter's records before the book is loaded) and the
+    loader report the link and read nothing through it."""
+    from bok import building
+    from bok.trees import LINK, Entry, WorkTree
+    build(book)
+    outside = tmp_path / "elsewhere" / "abs"
+    outside.mkdir(parents=True)
+    (outside / "secret.md").write_text("not the book's\n")
+    shutil.rmtree(book.root / "reviews/brakes")
+    (book.root / "reviews/brakes").symlink_to(outside.parent, target_is_directory=True)
+    tree = WorkTree(book.root)
+    assert list(tree.walk("reviews/brakes/abs")) == [Entry("reviews/brakes/abs", LINK)]
+    assert building.sources(book.root)(ABS) == "a link"
+    result = book.bok("build")
+    assert result.exit_code == 0, result.output
+    assert not (book.root / "site/brakes/abs").exists()  # its records are not read
+
+
 def test_a_damaged_entry_is_rebuilt_never_trusted(book):
     site = build(book)
     before = pages(site)
