@@ -58,6 +58,23 @@ def a_chapter(book: Path) -> Path:
                   if p.name != "index.md")[0]
 
 
+def environment() -> tuple[Path, dict]:
+    """The folder of this interpreter's scripts (bok, mkdocs) and the environment every
+    measured command runs in (the generated book's day, UTC)."""
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ, BOK_TODAY=TODAY, TZ="UTC", PYTHONDONTWRITEBYTECODE="1")
+    env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", "")
+    return bindir, env
+
+
+def publish(text: str, data: object, out: Path | None) -> None:
+    """Print the report; with ``out``, write it there and its raw numbers beside it."""
+    print(text)
+    if out:
+        out.write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n")
+
+
 def timed(cmd: list[str], env: dict, cwd: Path) -> dict:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -220,9 +237,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the report here (and .json)")
     args = parser.parse_args()
     book = book_for(args.chapters, args.work, args.regenerate)
-    bindir = Path(sys.executable).parent
-    env = dict(os.environ, BOK_TODAY=TODAY, TZ="UTC", PYTHONDONTWRITEBYTECODE="1")
-    env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", "")
+    bindir, env = environment()
     bok = str(bindir / "bok")
     result: dict = {}
     if not args.no_builds and args.repeat:
@@ -230,11 +245,7 @@ def main() -> int:
     if args.serve_edits:
         result["serve"] = serve(book, env, bok, args.serve_edits)
     cmdline = "python bench/rebuild.py " + " ".join(sys.argv[1:])
-    text = report(args.chapters, result, cmdline)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    publish(report(args.chapters, result, cmdline), result, args.out)
     return 0
 
 

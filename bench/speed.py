@@ -29,7 +29,6 @@ Needs Linux and git.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -42,7 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from generate import HEAD, MARKDOWN_EXTENSIONS  # noqa: E402 - bench/ is on sys.path
-from rebuild import a_chapter, book_for, serve, timed  # noqa: E402
+from rebuild import a_chapter, book_for, environment, publish, serve, timed  # noqa: E402
 
 PLAIN = (HEAD.replace("docs_dir: {docs_dir}", "docs_dir: content\nsite_dir: site-zensical")
          + "  features:\n    - navigation.prune\nplugins:\n  - search\n" + MARKDOWN_EXTENSIONS)
@@ -198,9 +197,7 @@ def main() -> int:
     parser.add_argument("--serve-edits", type=int, default=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    bindir = Path(sys.executable).parent
-    env = dict(os.environ, BOK_TODAY="2025-07-01", TZ="UTC", PYTHONDONTWRITEBYTECODE="1")
-    env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", "")
+    bindir, env = environment()
     zensical = find_spec("zensical") is not None
     load_before, started = os.getloadavg()[0], time.time()
     results = [measure(int(n), args.repeat, args.serve_edits, env, bindir, zensical)
@@ -208,11 +205,8 @@ def main() -> int:
     results += [measure(int(n), 1, 0, env, bindir, zensical)
                 for n in args.once.split(",") if n]
     cmdline = "python bench/speed.py " + " ".join(sys.argv[1:])
-    text = report(results, cmdline, (load_before, os.getloadavg()[0]), time.time() - started)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    publish(report(results, cmdline, (load_before, os.getloadavg()[0]), time.time() - started),
+            results, args.out)
     return 0
 
 

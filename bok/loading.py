@@ -64,8 +64,6 @@ class Remembered:
     records: dict[str, dict] = field(default_factory=dict)
     found_clean: set[str] = field(default_factory=set)  # this load's: what to keep
     found_records: dict[str, dict] = field(default_factory=dict)
-    _shown: dict[int, str] = field(default_factory=dict, repr=False)
-    _kept: Any = field(default=None, repr=False)
 
     @classmethod
     def for_code(cls, clean: Collection[str] = (),
@@ -79,13 +77,7 @@ class Remembered:
     def key(self, kind: str, text: str | bytes, *more: Any) -> str:
         """``kind``: a ``page`` body is scanned with the book's extensions; a ``record``'s
         comments only for their cost; a ``file`` is a whole record file."""
-        shown = self._shown.get(id(more[0])) if len(more) == 1 else None
-        if shown is None:
-            shown = repr(more)
-            if len(more) == 1:  # the book's extensions, the same object for every page
-                self._shown = {id(more[0]): shown}
-                self._kept = more[0]  # alive while its id is a key
-        return caching.digest(self.context, kind, shown, text)
+        return caching.digest(self.context, kind, repr(more), text)
 
     def is_clean(self, key: str) -> bool:
         if key in self.clean:
@@ -490,7 +482,7 @@ def _unsafe_body(path: str, body: str, first_line: int, book: Book) -> bool:
     """
     rendering = book.extensions
     memory = _remembered.get()
-    key = memory.key("page", body, rendering) if memory is not None else ""
+    key = memory.key("page", body, rendering and rendering.shown) if memory is not None else ""
     if memory is not None and memory.is_clean(key):
         return False
     costly = _costly_markdown(path, body, first_line, book.findings)

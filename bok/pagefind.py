@@ -19,7 +19,6 @@ word with unrelated pages of their own, so a reader's search of a big book would
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import logging
@@ -34,6 +33,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import IO, cast
 
+from . import cache as caching
 from .errors import BokError
 
 #: The folder of the search index in the site.
@@ -228,11 +228,10 @@ Recorded = tuple[str, str]
 
 
 def _input_digest(pages: dict[str, str], language: str) -> str:
-    h = hashlib.sha256(f"{_pagefind_binary()}\0{language}\0{_VERSION}".encode())
+    h = caching.Digest()
+    h.update(_pagefind_binary(), language, _VERSION)
     for url in sorted(pages):
-        for part in (url, pages[url]):
-            data = part.encode("utf-8", "surrogatepass")
-            h.update(len(data).to_bytes(8, "big") + data)
+        h.update(url, pages[url])
     return h.hexdigest()
 
 
@@ -241,14 +240,12 @@ def _files_digest(folder: Path) -> str | None:
     folder of regular files."""
     if folder.is_symlink() or not folder.is_dir():
         return None
-    h = hashlib.sha256()
+    h = caching.Digest()
     for path in sorted(folder.rglob("*")):
         if path.is_symlink():
             return None
         if path.is_file():
-            rel = path.relative_to(folder).as_posix().encode()
-            data = path.read_bytes()
-            h.update(len(rel).to_bytes(8, "big") + rel + len(data).to_bytes(8, "big") + data)
+            h.update(path.relative_to(folder).as_posix(), path.read_bytes())
     return h.hexdigest()
 
 
@@ -312,11 +309,6 @@ class SearchBuild:
     def add(self, url: str, html: str, chapter: str | None = None) -> None:
         """A page of the site to index (``url`` from the site's root), as bok staged it."""
         self._queue.put((url, html, chapter))
-
-    def add_all(self, pages: dict[str, tuple[str, str | None]]) -> SearchBuild:
-        for url, (html, chapter) in pages.items():
-            self.add(url, html, chapter)
-        return self.done()
 
     def done(self) -> SearchBuild:
         """Every page is added: the index can be written."""

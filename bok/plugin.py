@@ -301,10 +301,12 @@ class BokPlugin(BasePlugin[BokConfig]):
             # a preview: its pages are served now, the search index follows a few seconds
             # later; the next rebuild (or the end of the preview) stops it if it is not done
             self.stop_search()
-            self.search = pagefind.SearchBuild(
-                Path(config.site_dir), self.language, Path(config.site_dir),
-                self._search_recorded).start().add_all(
-                {url: (html, None) for url, html in self.staged.search_pages().items()})
+            self.search = pagefind.SearchBuild(Path(config.site_dir), self.language,
+                                               Path(config.site_dir),
+                                               self._search_recorded).start()
+            for page in self.staged.search_pages():
+                stage.index_page(self.search.add, page)
+            self.search.done()
             threading.Thread(target=self._finish_quietly, args=(self.search,), daemon=True,
                              name="bok-search-preview").start()
             return

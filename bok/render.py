@@ -11,6 +11,7 @@ plain text instead of a 404.
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -82,6 +83,11 @@ class Extensions:
             if isinstance(options, dict):
                 configs[name] = options
         return cls(tuple(names), configs)
+
+    @functools.cached_property
+    def shown(self) -> str:
+        """Its ``repr``, made once (a key of every page the loader remembers)."""
+        return repr(self)
 
     def renderable(self) -> Extensions:
         """The same without what bok refuses to render with (for ``bok check``'s scan, which

@@ -81,10 +81,9 @@ class Stage:
     unpublished_links: list[tuple[str, str]] = field(default_factory=list)  # (page, target)
     written: int = 0  # files whose bytes changed in this staging
 
-    def search_pages(self) -> dict[str, str]:
-        """What the search index holds, whatever the engine: the finished HTML of every
-        chapter page but the retired ones, by URL from the site's root."""
-        return search_pages(self.pages)
+    def search_pages(self) -> list[StagedPage]:
+        """What the search index holds, whatever the engine (see :func:`searchable`)."""
+        return [page for page in self.pages.values() if searchable(page)]
 
 
 def searchable(page: StagedPage) -> bool:
@@ -92,9 +91,11 @@ def searchable(page: StagedPage) -> bool:
     return page.chapter is not None and page.html is not None and page.indexed
 
 
-def search_pages(pages: dict[str, StagedPage]) -> dict[str, str]:
-    return {"/" + page.url: page.html for page in pages.values()
-            if searchable(page) and page.html is not None}
+def index_page(search: Callable[[str, str, str | None], None], page: StagedPage) -> None:
+    """Give ``search`` (:meth:`bok.pagefind.SearchBuild.add`) a searchable page: its URL from
+    the site's root, its HTML and its chapter."""
+    if searchable(page) and page.html is not None:
+        search("/" + page.url, page.html, page.chapter)
 
 
 def stage_folder(root: Path, drafts: bool) -> Path:
@@ -159,8 +160,8 @@ def stage_site(root: Path, plan: site.SitePlan, renderer: render.Renderer, draft
                                          planned.tags, body, headings=headings,
                                          chapter=planned.chapter, links_from=url,
                                          indexed=site.indexed(planned))
-        if on_page is not None and searchable(staged):
-            on_page("/" + staged.url, body, staged.chapter)
+        if on_page is not None:
+            index_page(on_page, staged)
     if tags_page:
         pages[site.TAGS_PAGE] = StagedPage(site.TAGS_PAGE, urls[site.TAGS_PAGE], "Tags",
                                            markdown="# Tags\n\n<!-- material/tags -->\n")
